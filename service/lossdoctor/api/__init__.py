@@ -1,0 +1,14 @@
+"""The web layer: validate, call the engine, render. One thin blueprint per resource."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from lossdoctor.api import diagnoses, health
+from lossdoctor.api.errors import register_error_handlers
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(health.bp)
+    app.register_blueprint(diagnoses.bp)
+    register_error_handlers(app)

@@ -1,0 +1,91 @@
+"""`lossdoctor serve` and `lossdoctor diagnose`: the same engine for servers and CI pipelines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from lossdoctor.engine import Diagnosis, diagnose
+from lossdoctor.exceptions import LossDoctorError, UnreadableInput
+from lossdoctor.ingest.payload import run_from_payload
+from lossdoctor.render.json import diagnosis_json
+
+EXIT_OK, EXIT_WARNING, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2, 3
+
+
+def exit_status(diagnosis: Diagnosis, fail_on: str) -> int:
+    severities = {f.severity for f in diagnosis.findings}
+    if "error" in severities:
+        return EXIT_ERROR
+    if fail_on == "warning" and "warning" in severities:
+        return EXIT_WARNING
+    return EXIT_OK
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(source, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise UnreadableInput(f"cannot read {source}: {exc.strerror}") from None
+
+
+def _load(data: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableInput(f"the input is not a JSON metrics payload ({exc})") from None
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    try:
+        run = run_from_payload(_load(_read(args.source)))
+        diagnosis = diagnose(run)
+    except LossDoctorError as exc:
+        print(f"lossdoctor: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    document = {**diagnosis_json(diagnosis), "cached": False}
+    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    return exit_status(diagnosis, args.fail_on)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from lossdoctor.server import serve
+
+    serve(host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lossdoctor", description="Diagnose training curves.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("diagnose", help="diagnose a run offline and print the diagnosis")
+    d.add_argument("source", help="a file path, or - for standard input")
+    d.add_argument("--format", choices=["json"], default="json", help="output format (default: json)")
+    d.add_argument("--fail-on", choices=["warning", "error"], default="error",
+                   help="exit 1 on warnings too (errors always exit 2)")
+    d.set_defaults(func=cmd_diagnose)
+    s = sub.add_parser("serve", help="start the HTTP API under gunicorn")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=2)
+    s.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

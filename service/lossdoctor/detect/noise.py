@@ -1,0 +1,45 @@
+"""Robust noise and smoothing helpers shared by the detectors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossdoctor.run import FloatArray
+
+_MAD_TO_SIGMA = 1.4826
+
+
+def robust_sigma(x: FloatArray) -> float:
+    """Noise level of a curve from its first differences, insensitive to a few spikes and to trends."""
+    if x.size < 3:
+        return 0.0
+    d = np.diff(x)
+    return float(_MAD_TO_SIGMA * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+
+
+def log_view(values: FloatArray) -> tuple[FloatArray, bool]:
+    """Losses live on a log scale (they fall by decades); fall back to raw values when not all positive."""
+    if values.size and np.all(values > 0):
+        return np.log(values), True
+    return values.astype(np.float64, copy=True), False
+
+
+def rolling_median(x: FloatArray, window: int) -> FloatArray:
+    """Centred rolling median with shrinking windows at the edges (odd window)."""
+    if window <= 1 or x.size < 3:
+        return x.copy()
+    half = window // 2
+    padded = np.pad(x, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.median(windows, axis=1)
+
+
+def smoothing_window(n: int) -> int:
+    """Short runs are read point by point; longer ones are smoothed against minibatch noise."""
+    if n < 10:
+        return 1
+    if n < 30:
+        return 3
+    if n < 200:
+        return 5
+    return 2 * (n // 80) + 1

@@ -1,0 +1,76 @@
+"""The contract every pathology module follows, and the finding it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lossdoctor.detect import SeriesProfile
+from lossdoctor.run import Run
+
+Severity = Literal["error", "warning", "info"]
+EvidenceValue = float | int | str | bool | None
+
+
+@dataclass(frozen=True)
+class Fix:
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    confidence: float
+    onset: float | None  # on the run's x axis (1-based epoch or step)
+    metrics: tuple[str, ...]
+    evidence: dict[str, EvidenceValue]
+    summary: str
+    explanation: str
+    fixes: tuple[Fix, ...]
+    basis: Literal["metrics", "description"] = "metrics"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a classifier reads: the run and the profile of each of its curves."""
+
+    run: Run
+    profiles: Mapping[str, SeriesProfile]
+
+    def profile(self, name: str, min_points: int = 1) -> SeriesProfile | None:
+        p = self.profiles.get(name)
+        return p if p is not None and len(p) >= min_points else None
+
+    @property
+    def axis(self) -> str:
+        return self.run.x_axis
+
+
+@dataclass(frozen=True)
+class Pathology:
+    """One entry of the catalog: what the code means, how severity is decided, and its classifier."""
+
+    code: str
+    meaning: str
+    severity_rules: str
+    evidence_keys: tuple[str, ...]
+    detect: Callable[[Context], Finding | None] = field(repr=False)
+
+
+def clamp(x: float, lo: float = 0.05, hi: float = 0.99) -> float:
+    return float(min(hi, max(lo, x)))
+
+
+def length_factor(n: int) -> float:
+    """Runs of 3-5 points still get a verdict, with less confidence than long ones."""
+    return min(1.0, 0.55 + 0.05 * n)
+
+
+def fmt_x(run: Run, x: float | None) -> str:
+    if x is None:
+        return "?"
+    label = "epoch" if run.x_axis == "epoch" else "step"
+    return f"{label} {int(x) if float(x).is_integer() else round(x, 2)}"

@@ -1,0 +1,108 @@
+"""Divergence: training loss falls, then climbs back persistently (the optimiser overshoots)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossdoctor.detect import SeriesProfile
+from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x, length_factor
+
+MIN_RISE = 0.25  # the tail must stand 25 % above the minimum: minibatch bumps are smaller
+
+
+def _lr_context(ctx: Context, onset: float) -> dict[str, float | bool | None]:
+    """Did the turn follow a learning-rate increase (end of warm-up, a schedule step)?"""
+    lr = ctx.profile("lr", min_points=2)
+    if lr is None:
+        return {"lr_at_onset": None, "lr_increased_before_onset": None}
+    before = lr.values[lr.steps <= onset]
+    at = float(before[-1]) if before.size else float(lr.values[0])
+    start = float(lr.values[0])
+    peak_before = float(before.max()) if before.size else at
+    increased = peak_before > start * 1.5 if start > 0 else peak_before > 0
+    return {"lr_at_onset": at, "lr_increased_before_onset": bool(increased)}
+
+
+def find_turn(train: SeriesProfile) -> tuple[int, int, float] | None:
+    """(index of the minimum, index of onset, relative rise of the tail) or None."""
+    n = len(train)
+    smooth = train.smooth
+    low = int(np.argmin(smooth))
+    if low >= n - 1:
+        return None
+    low_value = float(smooth[low])
+    start = float(np.median(train.values[: max(1, min(3, low + 1))]))
+    if low_value <= 0 or (low == 0 and start <= low_value):
+        return None
+    k = max(1, min(n - low - 1, max(2, (n - low) // 4)))
+    tail = float(np.median(train.values[-k:]))
+    rise = (tail - low_value) / low_value
+    noise_rel = train.noise if train.log_scale else train.noise / low_value
+    if rise < max(MIN_RISE, 4.0 * noise_rel):
+        return None
+    threshold = low_value * (1 + max(0.5 * rise, 2.0 * noise_rel))
+    after = train.values[low + 1 :]
+    later = after[-max(1, after.size // 2) :]
+    if float(np.mean(later > low_value * (1 + 0.5 * rise))) < 0.75:
+        return None  # it came back down: a spike, not divergence
+    above = np.flatnonzero(after > threshold)
+    onset = low + 1 + int(above[0]) if above.size else low + 1
+    return low, onset, rise
+
+
+def detect(ctx: Context) -> Finding | None:
+    train = ctx.profile("train_loss", min_points=3)
+    if train is None:
+        return None
+    turn = find_turn(train)
+    if turn is None:
+        return None
+    low, onset_i, rise = turn
+    onset = float(train.steps[onset_i])
+    evidence: dict[str, float | int | str | bool | None] = {
+        "min_train_loss": round(float(train.values[low]), 6),
+        "min_at": float(train.steps[low]),
+        "last_train_loss": round(float(train.values[-1]), 6),
+        "rise_factor": round(1 + rise, 3),
+    }
+    acc = ctx.profile("train_accuracy", min_points=2)
+    if acc is not None:
+        at_min = float(np.interp(train.steps[low], acc.steps, acc.values))
+        evidence["train_accuracy_change"] = round(float(acc.values[-1]) - at_min, 4)
+    evidence.update(_lr_context(ctx, onset))
+    cut = "10" if rise > 2 else "3"
+    lr_note = ""
+    if evidence.get("lr_increased_before_onset"):
+        lr_note = " The turn follows a learning-rate increase (end of warm-up or a schedule step)."
+    return Finding(
+        code="divergence",
+        severity="error",
+        confidence=clamp((0.65 + min(rise, 2.0) * 0.15) * length_factor(len(train))),
+        onset=onset,
+        metrics=tuple(m for m in ("train_loss", "train_accuracy", "lr") if ctx.profile(m)),
+        evidence=evidence,
+        summary=f"Training loss fell to {train.values[low]:.4g}, then rose {1 + rise:.1f}x from "
+        f"{fmt_x(ctx.run, onset)} on.{lr_note}",
+        explanation="When training loss itself climbs back, the optimiser's steps are too large for the region "
+        "it has reached: it overshoots the minimum and is thrown out of it.",
+        fixes=(
+            Fix("lower_learning_rate", f"Cut the learning rate by {cut}x (or resume from before "
+                f"{fmt_x(ctx.run, onset)} with the lower rate)."),
+            Fix("add_warmup_and_decay", "Warm up over the first few hundred steps, then decay (cosine or step)."),
+            Fix("clip_gradients", "Clip the gradient norm (torch.nn.utils.clip_grad_norm_(params, 1.0); Keras "
+                "optimizer clipnorm=1.0)."),
+            Fix("raise_adam_epsilon", "With Adam, raise epsilon (1e-7 -> 1e-4) to damp steps where second "
+                "moments are tiny."),
+            Fix("check_soft_labels", "If labels are soft, check each row is a valid distribution (sums to 1)."),
+        ),
+    )
+
+
+PATHOLOGY = Pathology(
+    code="divergence",
+    meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it.",
+    severity_rules="Always an error: the run is getting worse on the data it trains on.",
+    evidence_keys=("min_train_loss", "min_at", "last_train_loss", "rise_factor", "train_accuracy_change",
+                   "lr_at_onset", "lr_increased_before_onset"),
+    detect=detect,
+)

@@ -1,0 +1,92 @@
+"""Validation spikes: evaluations far above their neighbours while training loss stays smooth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lossdoctor.detect import SeriesProfile
+from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x, length_factor
+
+ERROR_RATIO = 10.0  # an order of magnitude above the neighbours is an error
+
+
+def _train_ratio(train: SeriesProfile | None, before: float, at: float) -> float | None:
+    """How much train loss moved over the same interval: a val spike that train shares is not eval-only."""
+    if train is None or len(train) < 2:
+        return None
+    a = float(np.interp(before, train.steps, train.values))
+    b = float(np.interp(at, train.steps, train.values))
+    return b / a if a > 0 else None
+
+
+def detect(ctx: Context) -> Finding | None:
+    val = ctx.profile("val_loss", min_points=3)
+    if val is None or not val.spikes:
+        return None
+    train = ctx.profile("train_loss", min_points=2)
+    spikes = []
+    for s in val.spikes:
+        prev_step = float(val.steps[max(0, s.index - 1)]) if s.index else float(val.steps[0])
+        moved = _train_ratio(train, prev_step, s.step)
+        if moved is not None and moved > math.sqrt(s.ratio):
+            continue  # train loss jumped too: the whole run blew up, not the evaluation
+        spikes.append(s)
+    if not spikes:
+        return None
+    first = spikes[0]
+    worst = max(spikes, key=lambda s: s.ratio)
+    evidence: dict[str, float | int | str | bool | None] = {
+        "spike_at": first.step,
+        "spike_val_loss": round(first.value, 6),
+        "baseline_val_loss": round(first.baseline, 6),
+        "ratio": round(first.ratio, 2),
+        "max_ratio": round(worst.ratio, 2),
+        "spike_count": len(spikes),
+        "recovers": all(s.isolated for s in spikes),
+    }
+    ceiling_note = ""
+    if ctx.run.meta.num_classes and ctx.run.meta.num_classes > 1:
+        ceiling = math.log(ctx.run.meta.num_classes)
+        evidence["chance_ceiling"] = round(ceiling, 4)
+        evidence["above_chance_ceiling"] = worst.value > ceiling
+        if worst.value > ceiling:
+            ceiling_note = f" It exceeds ln({ctx.run.meta.num_classes}) = {ceiling:.2f}, the loss of guessing: " \
+                "predictions are confidently wrong."
+    if train is not None:
+        evidence["train_loss_smooth"] = True
+    severity = "error" if worst.ratio >= ERROR_RATIO else "warning"
+    return Finding(
+        code="val_spike",
+        severity=severity,
+        confidence=clamp((0.6 + min(math.log10(worst.ratio), 2.0) * 0.18) * length_factor(len(val))),
+        onset=first.step,
+        metrics=("val_loss", "train_loss") if train else ("val_loss",),
+        evidence=evidence,
+        summary=f"Validation loss jumped {first.ratio:.0f}x at {fmt_x(ctx.run, first.step)} "
+        f"({first.baseline:.4g} -> {first.value:.4g}) while training loss stayed smooth.{ceiling_note}",
+        explanation="Only the evaluation is off, so the model behaves differently in eval mode than in training: "
+        "most often BatchNorm running statistics that do not match the eval batches (BatchNorm after an "
+        "LSTM, small or unshuffled eval batches), dropout/eval-mode handling, or a numerically unstable "
+        "loss on a few examples.",
+        fixes=(
+            Fix("check_batchnorm_eval_stats", "Replace BatchNorm after recurrent layers with LayerNorm (or "
+                "remove it); otherwise evaluate with larger, shuffled batches."),
+            Fix("check_train_eval_mode", "Call model.eval() and torch.no_grad() for validation and model.train() "
+                "after it; make sure hidden state is re-initialised for eval batches."),
+            Fix("check_eval_batches", "Check the eval batch composition (one class per batch, a tiny last batch)."),
+            Fix("stabilise_loss", "Compute the loss from logits (CrossEntropyLoss without a softmax layer)."),
+        ),
+    )
+
+
+PATHOLOGY = Pathology(
+    code="val_spike",
+    meaning="Isolated validation-loss values far above their neighbours (robust median/MAD on log loss) while "
+    "training loss is smooth.",
+    severity_rules="Error when a spike is 10x or more above its neighbours, otherwise a warning.",
+    evidence_keys=("spike_at", "spike_val_loss", "baseline_val_loss", "ratio", "max_ratio", "spike_count",
+                   "recovers", "chance_ceiling", "above_chance_ceiling", "train_loss_smooth"),
+    detect=detect,
+)

@@ -1,0 +1,54 @@
+"""The engine: a canonical `Run` in, a `Diagnosis` out. No web, no cache, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from lossdoctor import ENGINE_VERSION
+from lossdoctor.detect import SeriesProfile, profile_run
+from lossdoctor.diagnose import CATALOG, Context, Finding
+from lossdoctor.ingest.names import is_loss
+from lossdoctor.run import Run
+
+Status = Literal["healthy", "unhealthy", "insufficient_data"]
+MIN_POINTS = 3
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    run: Run
+    status: Status
+    findings: tuple[Finding, ...]
+    profiles: dict[str, SeriesProfile]
+    engine_version: str = ENGINE_VERSION
+
+    @property
+    def id(self) -> str:
+        return diagnosis_id(self.run)
+
+
+def diagnosis_id(run: Run) -> str:
+    """Content address: the same run under the same engine always gets the same id, computed before
+    (and without) running the engine so a cache hit costs no analysis."""
+    digest = hashlib.sha256(f"{run.fingerprint()}:{ENGINE_VERSION}".encode()).hexdigest()
+    return digest[:32]
+
+
+def diagnose(run: Run) -> Diagnosis:
+    profiles = profile_run(run)
+    ctx = Context(run=run, profiles=profiles)
+    findings = [f for f in (p.detect(ctx) for p in CATALOG) if f is not None]
+    findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], -f.confidence))
+    return Diagnosis(run=run, status=_status(run, findings), findings=tuple(findings), profiles=profiles)
+
+
+def _status(run: Run, findings: list[Finding]) -> Status:
+    if any(f.severity in ("error", "warning") for f in findings):
+        return "unhealthy"
+    longest_loss = max((len(s) for name, s in run.series.items() if is_loss(name)), default=0)
+    if longest_loss < MIN_POINTS:
+        return "insufficient_data"
+    return "healthy"

@@ -1,0 +1,1 @@
+"""Ingest: every input format becomes one canonical `Run`."""

@@ -1,0 +1,1 @@
+"""Render: the same diagnosis as JSON for machines (markdown, chat cards and plots for people)."""
