@@ -80,7 +80,7 @@ class RedisCache:
             raise CacheUnavailable("the result store is unreachable; retry shortly") from None
         if raw is None:
             return None
-        value: dict[str, Any] = orjson.loads(raw)  # type: ignore[arg-type]
+        value: dict[str, Any] = orjson.loads(raw)
         return value
 
     def put(self, key: str, value: dict[str, Any]) -> bool:

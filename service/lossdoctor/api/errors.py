@@ -39,7 +39,7 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
 def _domain_error(exc: LossDoctorError) -> Response:
     for kind in type(exc).__mro__:
         if kind in STATUS:
-            status, title = STATUS[kind]  # type: ignore[index]
+            status, title = STATUS[kind]
             return problem(status, title, exc.message, **exc.details)
     return problem(400, "Bad request", exc.message, **exc.details)
 

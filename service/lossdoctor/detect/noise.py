@@ -10,11 +10,12 @@ _MAD_TO_SIGMA = 1.4826
 
 
 def robust_sigma(x: FloatArray) -> float:
-    """Noise level of a curve from its first differences, insensitive to a few spikes and to trends."""
-    if x.size < 3:
+    """Noise level of a curve from its second differences: blind to a linear trend (which inflates first
+    differences), and through the median/MAD, to a few spikes. Var(d2) = 6 sigma^2 for white noise."""
+    if x.size < 4:
         return 0.0
-    d = np.diff(x)
-    return float(_MAD_TO_SIGMA * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+    d = np.diff(x, 2)
+    return float(_MAD_TO_SIGMA * np.median(np.abs(d - np.median(d))) / np.sqrt(6.0))
 
 
 def log_view(values: FloatArray) -> tuple[FloatArray, bool]:

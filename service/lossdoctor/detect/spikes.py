@@ -37,7 +37,20 @@ def _neighbour_median(signal: FloatArray, window: int, before_only: bool) -> Flo
     # Rows that are all NaN (the first point has nothing before it) are expected: their median is NaN.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(stack, axis=1)
+        median: FloatArray = np.nanmedian(stack, axis=1)
+        return median
+
+
+def contiguous_blocks(steps: FloatArray) -> list[tuple[int, int]]:
+    """Stretches logged at the usual spacing; a gap (epochs 5 -> 75) starts a new block, because a jump
+    across a gap is not sudden and points on the far side are not neighbours."""
+    if steps.size < 2:
+        return [(0, int(steps.size))]
+    spacing = np.diff(steps)
+    typical = float(np.median(spacing))
+    cuts = np.flatnonzero(spacing > 2.0 * typical + 1e-12) + 1
+    bounds = [0, *cuts.tolist(), int(steps.size)]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def find_spikes(
@@ -48,30 +61,23 @@ def find_spikes(
     The threshold is the larger of `min_ratio` and six robust standard deviations of the curve's own
     step-to-step noise, so a noisy curve needs a bigger jump to count.
     """
-    n = signal.size
-    if n < 3:
-        return []
-    spacing = np.diff(steps)
-    typical = float(np.median(spacing)) if spacing.size else 1.0
-    noise = robust_sigma(signal) if n >= 20 else 0.0
-    threshold = max(np.log(min_ratio) if log_scale else 0.0, 6.0 * noise)
-    prev = _neighbour_median(signal, window, before_only=True)
-    both = _neighbour_median(signal, window, before_only=False)
-    baseline = np.where(np.isnan(prev), both, np.fmin(prev, both))
-    excess = signal - baseline
-    # A jump across a gap in the log (epochs 5 -> 75) is not sudden: require the previous point to be
-    # at the usual spacing.
-    close = np.ones(n, dtype=bool)
-    close[1:] = spacing <= 2.0 * typical + 1e-12
-    candidates = np.flatnonzero((excess > threshold) & close & np.isfinite(excess))
-    if not log_scale:
+    if signal.size < 3 or not log_scale:
         return []  # without a positive scale a ratio is meaningless; spikes are only judged on losses
+    noise = robust_sigma(signal) if signal.size >= 20 else 0.0
+    threshold = max(float(np.log(min_ratio)), 6.0 * noise)
     out: list[Spike] = []
-    for i in candidates:
-        following = signal[i + 1 : i + 1 + window]
-        isolated = bool(following.size and np.min(following) - baseline[i] < threshold / 2)
-        out.append(
-            Spike(int(i), float(steps[i]), float(np.exp(signal[i])), float(np.exp(baseline[i])),
-                  float(np.exp(excess[i])), isolated)
-        )
+    for a, b in contiguous_blocks(steps):
+        if b - a < 2:
+            continue
+        block = signal[a:b]
+        prev = _neighbour_median(block, window, before_only=True)
+        both = _neighbour_median(block, window, before_only=False)
+        baseline = np.where(np.isnan(prev), both, np.fmin(prev, both))
+        excess = block - baseline
+        for j in np.flatnonzero((excess > threshold) & np.isfinite(excess)):
+            following = block[j + 1 : j + 1 + window]
+            isolated = bool(following.size and np.min(following) - baseline[j] < threshold / 2)
+            i = a + int(j)
+            out.append(Spike(i, float(steps[i]), float(np.exp(block[j])), float(np.exp(baseline[j])),
+                             float(np.exp(excess[j])), isolated))
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossdoctor.detect import SeriesProfile
+from lossdoctor.detect.noise import smoothing_window
 from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x, length_factor
 
 MIN_RISE = 0.25  # the tail must stand 25 % above the minimum: minibatch bumps are smaller
@@ -28,9 +29,12 @@ def find_turn(train: SeriesProfile) -> tuple[int, int, float] | None:
     n = len(train)
     smooth = train.smooth
     low = int(np.argmin(smooth))
+    # The smoothed minimum locates the turn; the raw minimum near it is the value people read off the log.
+    w = max(1, smoothing_window(n) // 2)
+    low = max(0, low - w) + int(np.argmin(train.values[max(0, low - w) : low + w + 1]))
     if low >= n - 1:
         return None
-    low_value = float(smooth[low])
+    low_value = float(train.values[low])
     start = float(np.median(train.values[: max(1, min(3, low + 1))]))
     if low_value <= 0 or (low == 0 and start <= low_value):
         return None
@@ -40,12 +44,12 @@ def find_turn(train: SeriesProfile) -> tuple[int, int, float] | None:
     noise_rel = train.noise if train.log_scale else train.noise / low_value
     if rise < max(MIN_RISE, 4.0 * noise_rel):
         return None
-    threshold = low_value * (1 + max(0.5 * rise, 2.0 * noise_rel))
     after = train.values[low + 1 :]
     later = after[-max(1, after.size // 2) :]
     if float(np.mean(later > low_value * (1 + 0.5 * rise))) < 0.75:
         return None  # it came back down: a spike, not divergence
-    above = np.flatnonzero(after > threshold)
+    threshold = low_value * (1 + max(0.1, 3.0 * noise_rel))
+    above = np.flatnonzero((after > threshold) & (smooth[low + 1 :] > threshold))
     onset = low + 1 + int(above[0]) if above.size else low + 1
     return low, onset, rise
 

@@ -7,18 +7,20 @@ import math
 import numpy as np
 
 from lossdoctor.detect import SeriesProfile
-from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x, length_factor
+from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, Severity, clamp, fmt_x, length_factor
 
 ERROR_RATIO = 10.0  # an order of magnitude above the neighbours is an error
 
 
-def _train_ratio(train: SeriesProfile | None, before: float, at: float) -> float | None:
-    """How much train loss moved over the same interval: a val spike that train shares is not eval-only."""
+def _train_ratio(train: SeriesProfile | None, val: SeriesProfile, index: int) -> float | None:
+    """Train loss at the spike over train loss at the evaluations the spike was compared with: a jump that
+    train shares is the whole run blowing up, not the evaluation."""
     if train is None or len(train) < 2:
         return None
-    a = float(np.interp(before, train.steps, train.values))
-    b = float(np.interp(at, train.steps, train.values))
-    return b / a if a > 0 else None
+    before = val.steps[max(0, index - 3) : index] if index else val.steps[1:4]
+    base = float(np.median(np.interp(before, train.steps, train.values)))
+    at = float(np.interp(val.steps[index], train.steps, train.values))
+    return at / base if base > 0 else None
 
 
 def detect(ctx: Context) -> Finding | None:
@@ -28,8 +30,7 @@ def detect(ctx: Context) -> Finding | None:
     train = ctx.profile("train_loss", min_points=2)
     spikes = []
     for s in val.spikes:
-        prev_step = float(val.steps[max(0, s.index - 1)]) if s.index else float(val.steps[0])
-        moved = _train_ratio(train, prev_step, s.step)
+        moved = _train_ratio(train, val, s.index)
         if moved is not None and moved > math.sqrt(s.ratio):
             continue  # train loss jumped too: the whole run blew up, not the evaluation
         spikes.append(s)
@@ -56,7 +57,7 @@ def detect(ctx: Context) -> Finding | None:
                 "predictions are confidently wrong."
     if train is not None:
         evidence["train_loss_smooth"] = True
-    severity = "error" if worst.ratio >= ERROR_RATIO else "warning"
+    severity: Severity = "error" if worst.ratio >= ERROR_RATIO else "warning"
     return Finding(
         code="val_spike",
         severity=severity,

@@ -143,10 +143,17 @@ def build_run(
     for name, steps, values in columns:
         s = make_series(name, steps, values, max_points=max_points)
         if s.name in series:
-            # Two spellings of one curve (e.g. `loss` and `train_loss`): keep the first, keep the
-            # other under the name it was sent with so nothing is silently dropped.
-            messages.append(f"{name!r} also means {s.name!r}; kept as {name!r}")
-            s = Series(name=name, steps=s.steps, values=s.values, source_name=name)
+            # Two spellings of one curve (e.g. `loss` and `train_loss`): the exact canonical spelling takes
+            # the canonical slot, the other stays under the name it was sent with; nothing is dropped.
+            other = series[s.name]
+            if s.source_name == s.name:
+                s, other = other, s
+                series[other.name] = other
+            renamed = Series(name=s.source_name, steps=s.steps, values=s.values, source_name=s.source_name)
+            if renamed.name in series:
+                raise InvalidInput(f"metric {s.source_name!r} is sent twice; send each metric once")
+            messages.append(f"{s.source_name!r} also means {other.name!r}; kept under its own name")
+            s = renamed
         series[s.name] = s
     axis: XAxis = x_axis or run_meta.x_axis or "epoch"
     return Run(series=series, meta=run_meta, x_axis=axis, notes=tuple(messages))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -49,7 +50,7 @@ def run_from_payload(body: Any, *, max_points: int = DEFAULT_MAX_POINTS) -> Run:
     except ValidationError as err:
         message, problems = validation_message(err)
         raise InvalidInput(message, errors=problems) from None
-    columns = []
+    columns: list[tuple[str, Sequence[float] | None, Sequence[Any]]] = []
     for name, series in request.metrics.items():
         if isinstance(series, SeriesIn):
             columns.append((name, series.steps, series.values))

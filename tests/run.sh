@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with Python 3.11: venv, dependencies, a real Redis,
+# then ruff, mypy and pytest. Starts a Redis only when none answers on 127.0.0.1:6379, and stops only that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV="${LOSSDOCTOR_VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; "$PYTHON" -m venv "$VENV"; }
+fi
+# torch first and pinned in the same command: anything torch-dependent would otherwise pull a CUDA build.
+"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev,worker]' 2>&1 | grep -v "is ignored" || true
+
+started_redis=""
+redis_up() { "$VENV/bin/python" -c "import redis,sys; redis.Redis(port=int(sys.argv[1]), socket_connect_timeout=1).ping()" "$1" 2>/dev/null; }
+if redis_up 6379; then
+  export LOSSDOCTOR_TEST_REDIS_URL="${LOSSDOCTOR_TEST_REDIS_URL:-redis://127.0.0.1:6379/9}"
+else
+  command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+  port=$("$VENV/bin/python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+  piddir=$(mktemp -d)
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --pidfile "$piddir/redis.pid" --dir "$piddir" --logfile "$piddir/redis.log"
+  started_redis="$piddir/redis.pid"
+  for _ in $(seq 50); do redis_up "$port" && break; sleep 0.1; done
+  export LOSSDOCTOR_TEST_REDIS_URL="redis://127.0.0.1:$port/9"
+fi
+cleanup() { if [ -n "$started_redis" ] && [ -f "$started_redis" ]; then kill "$(cat "$started_redis")" || true; fi; }
+trap cleanup EXIT
+
+export HF_HUB_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true KERAS_BACKEND=torch
+"$VENV/bin/ruff" check service tests bench
+"$VENV/bin/mypy"
+"$VENV/bin/pytest" "$@"
