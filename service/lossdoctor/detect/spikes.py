@@ -21,6 +21,7 @@ class Spike:
     baseline: float
     ratio: float  # value / baseline (or difference when the curve is not positive)
     isolated: bool  # the curve returns near its baseline afterwards
+    rise: float  # value / median of the points just before it (inf for the first point)
 
 
 def _neighbour_median(signal: FloatArray, window: int, before_only: bool) -> FloatArray:
@@ -63,7 +64,7 @@ def find_spikes(
     """
     if signal.size < 3 or not log_scale:
         return []  # without a positive scale a ratio is meaningless; spikes are only judged on losses
-    noise = robust_sigma(signal) if signal.size >= 20 else 0.0
+    noise = robust_sigma(signal) if signal.size >= 8 else 0.0
     threshold = max(float(np.log(min_ratio)), 6.0 * noise)
     out: list[Spike] = []
     for a, b in contiguous_blocks(steps):
@@ -71,13 +72,16 @@ def find_spikes(
             continue
         block = signal[a:b]
         prev = _neighbour_median(block, window, before_only=True)
-        both = _neighbour_median(block, window, before_only=False)
-        baseline = np.where(np.isnan(prev), both, np.fmin(prev, both))
+        following = _neighbour_median(block[::-1], window, before_only=True)[::-1]
+        # A spike rises from the points before it; the first point of a block can only be compared with
+        # the points after it.
+        baseline = np.where(np.isnan(prev), following, prev)
         excess = block - baseline
         for j in np.flatnonzero((excess > threshold) & np.isfinite(excess)):
-            following = block[j + 1 : j + 1 + window]
-            isolated = bool(following.size and np.min(following) - baseline[j] < threshold / 2)
+            after = block[j + 1 : j + 1 + window]
+            isolated = bool(after.size and np.min(after) - baseline[j] < threshold / 2)
             i = a + int(j)
+            rise = float(np.exp(block[j] - prev[j])) if np.isfinite(prev[j]) else float("inf")
             out.append(Spike(i, float(steps[i]), float(np.exp(block[j])), float(np.exp(baseline[j])),
-                             float(np.exp(excess[j])), isolated))
+                             float(np.exp(excess[j])), isolated, rise))
     return out

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from lossdoctor.detect import SeriesProfile
 from lossdoctor.run import Run
 
@@ -74,3 +76,24 @@ def fmt_x(run: Run, x: float | None) -> str:
         return "?"
     label = "epoch" if run.x_axis == "epoch" else "step"
     return f"{label} {int(x) if float(x).is_integer() else round(x, 2)}"
+
+
+def validation_losses(ctx: Context, min_points: int = 3) -> list[SeriesProfile]:
+    """`val_loss` first, then any other held-out loss a client logged (`val_g0_loss`, `eval/mel_loss`)."""
+    out = []
+    for name, p in ctx.profiles.items():
+        key = name.lower()
+        held_out = name == "val_loss" or (key.startswith(("val", "eval", "valid", "test")) and key.endswith("loss"))
+        if held_out and len(p) >= min_points:
+            out.append(p)
+    return sorted(out, key=lambda p: p.name != "val_loss")
+
+
+def chance_ceiling(ctx: Context) -> float | None:
+    """ln(num_classes): the cross-entropy of predicting the uniform distribution."""
+    k = ctx.run.meta.num_classes
+    return float(np.log(k)) if k and k > 1 else None
+
+
+def num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(float(x), 6)

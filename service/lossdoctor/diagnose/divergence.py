@@ -6,6 +6,7 @@ import numpy as np
 
 from lossdoctor.detect import SeriesProfile
 from lossdoctor.detect.noise import smoothing_window
+from lossdoctor.diagnose import exploding_nan
 from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x, length_factor
 
 MIN_RISE = 0.25  # the tail must stand 25 % above the minimum: minibatch bumps are smaller
@@ -63,6 +64,9 @@ def detect(ctx: Context) -> Finding | None:
         return None
     low, onset_i, rise = turn
     onset = float(train.steps[onset_i])
+    explosion = exploding_nan.detect(ctx)
+    if explosion is not None and explosion.onset is not None and explosion.onset <= onset:
+        return None  # the rise is the explosion itself, reported as exploding_nan
     evidence: dict[str, float | int | str | bool | None] = {
         "min_train_loss": round(float(train.values[low]), 6),
         "min_at": float(train.steps[low]),

@@ -11,6 +11,21 @@ from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, Severity,
 
 ERROR_RATIO = 10.0  # an order of magnitude above the neighbours is an error
 
+EXPLANATION = (
+    "Only the evaluation is off, so the model behaves differently in eval mode than in training: "
+    "most often BatchNorm running statistics that do not match the eval batches (BatchNorm after an "
+    "LSTM, small or unshuffled eval batches), dropout/eval-mode handling, or a numerically unstable "
+    "loss on a few examples."
+)
+FIXES = (
+    Fix("check_batchnorm_eval_stats", "Replace BatchNorm after recurrent layers with LayerNorm (or "
+        "remove it); otherwise evaluate with larger, shuffled batches."),
+    Fix("check_train_eval_mode", "Call model.eval() and torch.no_grad() for validation and model.train() "
+        "after it; make sure hidden state is re-initialised for eval batches."),
+    Fix("check_eval_batches", "Check the eval batch composition (one class per batch, a tiny last batch)."),
+    Fix("stabilise_loss", "Compute the loss from logits (CrossEntropyLoss without a softmax layer)."),
+)
+
 
 def _train_ratio(train: SeriesProfile | None, val: SeriesProfile, index: int) -> float | None:
     """Train loss at the spike over train loss at the evaluations the spike was compared with: a jump that
@@ -23,19 +38,69 @@ def _train_ratio(train: SeriesProfile | None, val: SeriesProfile, index: int) ->
     return at / base if base > 0 else None
 
 
+def _first_point_is_broken(train: SeriesProfile | None, value: float, ratio: float, step: float) -> bool:
+    """With nothing before it, a first evaluation is a spike only when it is extreme (10x what follows) or
+    far above the training loss at the same time (an eval-mode failure, not early training)."""
+    if ratio >= ERROR_RATIO:
+        return True
+    if train is None:
+        return False
+    return value >= 3.0 * float(np.interp(step, train.steps, train.values))
+
+
+def accuracy_dips(ctx: Context) -> list[tuple[float, float, float]]:
+    """(step, val accuracy, train accuracy) where validation accuracy collapses to under half of what the
+    model scores on training data at the same time and under half of its own later level: an eval-only
+    failure seen in the accuracy curve."""
+    val = ctx.profile("val_accuracy", min_points=4)
+    train = ctx.profile("train_accuracy", min_points=2)
+    if val is None or train is None:
+        return []
+    out = []
+    for i in range(len(val)):
+        later = np.median(val.values[i + 1 : i + 4]) if i + 1 < len(val) else np.nan
+        at_train = float(np.interp(val.steps[i], train.steps, train.values))
+        v = float(val.values[i])
+        if np.isfinite(later) and v < 0.5 * later and v < 0.5 * at_train:
+            out.append((float(val.steps[i]), v, at_train))
+    return out
+
+
+def _from_accuracy(ctx: Context) -> Finding | None:
+    dips = accuracy_dips(ctx)
+    if not dips:
+        return None
+    step, v, t = dips[0]
+    return Finding(
+        code="val_spike",
+        severity="warning",
+        confidence=0.6,
+        onset=step,
+        metrics=("val_accuracy", "train_accuracy"),
+        evidence={"spike_at": step, "val_accuracy": round(v, 4), "train_accuracy": round(t, 4),
+                  "spike_count": len(dips)},
+        summary=f"Validation accuracy collapsed to {v:.2f} at {fmt_x(ctx.run, step)} while training accuracy "
+        f"was {t:.2f}.",
+        explanation=EXPLANATION,
+        fixes=FIXES,
+    )
+
+
 def detect(ctx: Context) -> Finding | None:
     val = ctx.profile("val_loss", min_points=3)
     if val is None or not val.spikes:
-        return None
+        return _from_accuracy(ctx)
     train = ctx.profile("train_loss", min_points=2)
     spikes = []
     for s in val.spikes:
         moved = _train_ratio(train, val, s.index)
         if moved is not None and moved > math.sqrt(s.ratio):
             continue  # train loss jumped too: the whole run blew up, not the evaluation
+        if s.index == 0 and not _first_point_is_broken(train, s.value, s.ratio, s.step):
+            continue  # a high first evaluation is usually just the start of training
         spikes.append(s)
     if not spikes:
-        return None
+        return _from_accuracy(ctx)
     first = spikes[0]
     worst = max(spikes, key=lambda s: s.ratio)
     evidence: dict[str, float | int | str | bool | None] = {
@@ -67,18 +132,8 @@ def detect(ctx: Context) -> Finding | None:
         evidence=evidence,
         summary=f"Validation loss jumped {first.ratio:.0f}x at {fmt_x(ctx.run, first.step)} "
         f"({first.baseline:.4g} -> {first.value:.4g}) while training loss stayed smooth.{ceiling_note}",
-        explanation="Only the evaluation is off, so the model behaves differently in eval mode than in training: "
-        "most often BatchNorm running statistics that do not match the eval batches (BatchNorm after an "
-        "LSTM, small or unshuffled eval batches), dropout/eval-mode handling, or a numerically unstable "
-        "loss on a few examples.",
-        fixes=(
-            Fix("check_batchnorm_eval_stats", "Replace BatchNorm after recurrent layers with LayerNorm (or "
-                "remove it); otherwise evaluate with larger, shuffled batches."),
-            Fix("check_train_eval_mode", "Call model.eval() and torch.no_grad() for validation and model.train() "
-                "after it; make sure hidden state is re-initialised for eval batches."),
-            Fix("check_eval_batches", "Check the eval batch composition (one class per batch, a tiny last batch)."),
-            Fix("stabilise_loss", "Compute the loss from logits (CrossEntropyLoss without a softmax layer)."),
-        ),
+        explanation=EXPLANATION,
+        fixes=FIXES,
     )
 
 
