@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from lossdoctor.api import diagnoses, health
+from lossdoctor.api import diagnoses, health, pathologies
 from lossdoctor.api.errors import register_error_handlers
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(diagnoses.bp)
+    app.register_blueprint(pathologies.bp)
     register_error_handlers(app)
