@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; "$PYTHON" -m venv "$VENV"; }
 fi
 # torch first and pinned in the same command: anything torch-dependent would otherwise pull a CUDA build.
-"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev,worker]' 2>&1 | grep -v "is ignored" || true
+"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev,worker,tensorboard,mlflow-server,integrations]' 2>&1 | grep -v "is ignored" || true
 
 started_redis=""
 redis_up() { "$VENV/bin/python" -c "import redis,sys; redis.Redis(port=int(sys.argv[1]), socket_connect_timeout=1).ping()" "$1" 2>/dev/null; }
