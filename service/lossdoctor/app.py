@@ -23,7 +23,7 @@ def make_cache(config: Config) -> ResultCache:
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     logging.basicConfig(level=config.log_level)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     # Werkzeug refuses raw bodies over this before we read them; gzip is bounded again after decoding.
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import orjson
 from lossdoctor.engine import Diagnosis, diagnose
 from lossdoctor.exceptions import LossDoctorError, UnreadableInput
 from lossdoctor.ingest.payload import run_from_payload
-from lossdoctor.render.json import diagnosis_json
+from lossdoctor.render.json import diagnosis_json, response_json
 
 EXIT_OK, EXIT_WARNING, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2, 3
 
@@ -52,7 +52,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     except LossDoctorError as exc:
         print(f"lossdoctor: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    document = {**diagnosis_json(diagnosis), "cached": False}
+    document = response_json(diagnosis_json(diagnosis), run, cached=False)
     sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     return exit_status(diagnosis, args.fail_on)
 

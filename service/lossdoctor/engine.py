@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from lossdoctor import ENGINE_VERSION
 from lossdoctor.detect import SeriesProfile, profile_run
 from lossdoctor.diagnose import CATALOG, Context, Finding
@@ -38,9 +40,12 @@ def diagnosis_id(run: Run) -> str:
 
 
 def diagnose(run: Run) -> Diagnosis:
-    profiles = profile_run(run)
-    ctx = Context(run=run, profiles=profiles)
-    findings = [f for f in (p.detect(ctx) for p in CATALOG) if f is not None]
+    # Curves near the float limits (1e308, or inf next to finite values) make intermediate arithmetic
+    # overflow; the detectors treat the resulting inf/NaN as "no evidence", so numpy's warnings are noise.
+    with np.errstate(all="ignore"):
+        profiles = profile_run(run)
+        ctx = Context(run=run, profiles=profiles)
+        findings = [f for f in (p.detect(ctx) for p in CATALOG) if f is not None]
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], -f.confidence))
     return Diagnosis(run=run, status=_status(run, findings), findings=tuple(findings), profiles=profiles)
 

@@ -21,10 +21,10 @@ class MetaIn(BaseModel):
     """Known keys are typed; any other key is kept and reported back under `input.unknown_meta`."""
 
     model_config = ConfigDict(extra="allow")
-    num_classes: StrictInt | None = Field(default=None, ge=1)
-    train_size: StrictInt | None = Field(default=None, ge=1)
-    val_size: StrictInt | None = Field(default=None, ge=1)
-    batch_size: StrictInt | None = Field(default=None, ge=1)
+    num_classes: StrictInt | None = Field(default=None, ge=1, le=10**12)
+    train_size: StrictInt | None = Field(default=None, ge=1, le=10**12)
+    val_size: StrictInt | None = Field(default=None, ge=1, le=10**12)
+    batch_size: StrictInt | None = Field(default=None, ge=1, le=10**12)
     optimizer: StrictStr | None = None
     learning_rate: StrictFloat | StrictInt | None = Field(default=None, ge=0)
     loss: StrictStr | None = None

@@ -12,7 +12,7 @@ from lossdoctor.config import Config
 from lossdoctor.engine import diagnose, diagnosis_id
 from lossdoctor.exceptions import InputTooLarge, NotFound
 from lossdoctor.ingest.payload import run_from_payload
-from lossdoctor.render.json import diagnosis_json
+from lossdoctor.render.json import diagnosis_json, response_json
 from lossdoctor.run import Run
 
 bp = Blueprint("diagnoses", __name__, url_prefix="/v1/diagnoses")
@@ -38,10 +38,10 @@ def diagnose_cached(run: Run) -> dict[str, Any]:
     key = diagnosis_id(run)
     stored = lookup(cache, key)
     if stored is not None:
-        return {**stored, "cached": True}
+        return response_json(stored, run, cached=True)
     document = diagnosis_json(diagnose(run))
     cache.put(key, document)
-    return {**document, "cached": False}
+    return response_json(document, run, cached=False)
 
 
 @bp.post("")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
@@ -32,7 +33,7 @@ STATUS: dict[type[LossDoctorError], tuple[int, str]] = {
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": request.path, **extra}
+            "instance": quote(request.path, safe="/"), **extra}
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
 
 

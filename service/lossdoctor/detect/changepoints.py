@@ -69,8 +69,11 @@ class ChangePointDetector:
         curvature = np.diff(slope)
         sigma = 1.4826 * float(np.median(np.abs(curvature - np.median(curvature)))) / math.sqrt(2.0)
         sigma = max(sigma, 1e-6 * (float(np.ptp(reduced)) or 1.0))
+        penalty = float(np.float64(self.penalty_scale) * np.float64(sigma) ** 2 * math.log(n))
+        if not (math.isfinite(penalty) and np.all(np.isfinite(slope)) and np.isfinite(np.sum(slope**2))):
+            return self  # values near the float limit: no meaningful segmentation
         ends = rpt.Pelt(custom_cost=CostL2Cumsum(), min_size=self.min_size, jump=1).fit(slope).predict(
-            pen=self.penalty_scale * sigma**2 * math.log(n)
+            pen=penalty
         )
         # slope[k] lies between reduced[k] and reduced[k + 1]: a shift at slope index e turns at point e.
         self.change_points_ = sorted({int(round(centres[e])) for e in ends[:-1]})

@@ -28,6 +28,10 @@ def _explosion(p: SeriesProfile) -> tuple[float, float] | None:
     return float(p.steps[i]), float(growth.max())
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
 def detect(ctx: Context) -> Finding | None:
     first: tuple[float, str, str] | None = None  # (step, metric, kind)
     counts: dict[str, int] = {}
@@ -61,7 +65,7 @@ def detect(ctx: Context) -> Finding | None:
         onset=onset,
         metrics=tuple(sorted({metric, *counts})),
         evidence=evidence,
-        summary=("; ".join(x for x in (grew, what) if x) + ".").capitalize(),
+        summary=_sentence("; ".join(x for x in (grew, what) if x)),
         explanation="Weights or activations overflowed: gradients grew until an update produced inf, and "
         "every later value is NaN. Typical causes: a learning rate too high for the model, no gradient "
         "clipping in an RNN, log/softmax of zero, fp16 overflow without loss scaling.",

@@ -19,6 +19,7 @@ _NON_FINITE = {
 }
 
 DEFAULT_MAX_POINTS = 1_000_000
+MAX_COUNT = 10**12  # sizes and class counts above this are typos, and would not fit a 64-bit integer
 
 
 def parse_value(value: Any, where: str) -> float | None:
@@ -28,7 +29,10 @@ def parse_value(value: Any, where: str) -> float | None:
     if isinstance(value, bool):
         raise InvalidInput(f"{where}: expected a number, got a boolean")
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a JSON integer beyond the float range: it overflowed, like a loss going inf
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str):
         token = value.strip().lower()
         if token in _NON_FINITE:
@@ -80,6 +84,8 @@ def _steps_array(name: str, steps: Sequence[Any]) -> np.ndarray:
         if any(isinstance(s, bool) or not isinstance(s, int | float) for s in steps):
             raise TypeError
         arr = np.asarray(steps, dtype=np.float64)
+    except OverflowError:
+        raise InvalidInput(f"metric {name!r}: 'steps' must be finite numbers (one is beyond the float range)") from None
     except (TypeError, ValueError):
         raise InvalidInput(f"metric {name!r}: every entry of 'steps' must be a number") from None
     if not np.all(np.isfinite(arr)):
@@ -89,7 +95,10 @@ def _steps_array(name: str, steps: Sequence[Any]) -> np.ndarray:
 
 def _values_array(name: str, values: Sequence[Any]) -> np.ndarray:
     if all(type(v) is float or type(v) is int for v in values):
-        return np.asarray(values, dtype=np.float64)
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except OverflowError:
+            pass  # an integer beyond the float range: the slow path turns it into inf
     out = np.empty(len(values), dtype=np.float64)
     for i, v in enumerate(values):
         parsed = parse_value(v, f"metric {name!r}, value {i}")
@@ -124,7 +133,13 @@ def build_meta(raw: Mapping[str, Any] | None) -> Meta:
         if key in known and known[key] < 1:
             raise InvalidInput(f"meta.{key} must be a positive integer, got {known[key]}")
     if "learning_rate" in known:
-        known["learning_rate"] = float(known["learning_rate"])
+        try:
+            known["learning_rate"] = float(known["learning_rate"])
+        except OverflowError:
+            raise InvalidInput("meta.learning_rate is beyond the float range") from None
+    for key in ("num_classes", "train_size", "val_size", "batch_size"):
+        if key in known and known[key] > MAX_COUNT:
+            raise InvalidInput(f"meta.{key} must be at most {MAX_COUNT}, got {known[key]:.3g}")
     return Meta(**known, extra=extra)
 
 

@@ -12,13 +12,16 @@ from lossdoctor.ingest.build import DEFAULT_MAX_POINTS, build_run
 from lossdoctor.run import Run
 from lossdoctor.schemas import DiagnosisRequest, SeriesIn
 
+_TYPE_TAGS = {"float", "int", "str", "bool", "SeriesIn", "MetaIn", "list", "dict"}
+
 
 def _location(loc: tuple[int | str, ...]) -> str:
+    """`metrics.loss[1]`, not pydantic's union-branch path (`metrics.loss.list[...][1].float`)."""
     out = ""
-    for part in loc:
+    for depth, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("list[union[float,int,str,nullable[...]]]", "SeriesIn"):
+        elif depth >= 2 and (part in _TYPE_TAGS or "[" in part):
             continue
         else:
             out += f".{part}" if out else str(part)

@@ -11,7 +11,24 @@ from lossdoctor.run import Run
 
 
 def _x(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else round(x, 6)
+    """Whole steps print as integers; beyond 2**53 a float is not an exact integer anyway."""
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else round(x, 6)
+
+
+def json_safe(value: Any) -> Any:
+    """Echo client-supplied values (unknown meta) as strict JSON: non-finite floats become the tokens
+    clients send, integers beyond 64 bits become floats or strings."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, float):
+        return _clean(value)
+    return str(value)
 
 
 def _clean(value: Any) -> Any:
@@ -49,13 +66,14 @@ def input_json(run: Run) -> dict[str, Any]:
         },
         "unknown_metrics": run.unknown_metrics,
         "meta": {k: _clean(v) for k, v in run.meta.known().items()},
-        "unknown_meta": run.meta.extra,
+        "unknown_meta": json_safe(run.meta.extra),
         "notes": list(run.notes),
     }
 
 
 def diagnosis_json(diagnosis: Diagnosis) -> dict[str, Any]:
-    """Everything but the per-request fields (`cached`), which the caller adds."""
+    """The stored, content-addressed part. Per-request fields (`cached`, and `input`, which echoes how this
+    client spelled its metrics and meta) are added by `response_json`, so one client never sees another's."""
     run = diagnosis.run
     return {
         "id": diagnosis.id,
@@ -72,6 +90,9 @@ def diagnosis_json(diagnosis: Diagnosis) -> dict[str, Any]:
             }
             for name, p in diagnosis.profiles.items()
         },
-        "input": input_json(run),
         "links": {"self": f"/v1/diagnoses/{diagnosis.id}"},
     }
+
+
+def response_json(document: dict[str, Any], run: Run, cached: bool) -> dict[str, Any]:
+    return {**document, "cached": cached, "input": input_json(run)}
