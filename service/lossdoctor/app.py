@@ -25,7 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     logging.basicConfig(level=config.log_level)
     app = Flask(__name__, static_folder=None)
     # Werkzeug refuses raw bodies over this before we read them; gzip is bounded again after decoding.
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = max(config.max_body_bytes, config.max_file_bytes, config.max_text_bytes)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["lossdoctor.config"] = config
     app.extensions["lossdoctor.cache"] = make_cache(config)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from lossdoctor.engine import Diagnosis, diagnose
 from lossdoctor.exceptions import LossDoctorError, UnreadableInput
-from lossdoctor.ingest.payload import run_from_payload
+from lossdoctor.ingest import formats
 from lossdoctor.render.json import diagnosis_json, response_json
+from lossdoctor.run import Run
 
 EXIT_OK, EXIT_WARNING, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2, 3
 
@@ -36,18 +37,16 @@ def _read(source: str) -> bytes:
         raise UnreadableInput(f"cannot read {source}: {exc.strerror}") from None
 
 
-def _load(data: bytes) -> Any:
-    import json
-
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableInput(f"the input is not a JSON metrics payload ({exc})") from None
+def load_run(data: bytes, source: str, input_format: str | None) -> Run:
+    """Any supported format: the JSON payload, trainer_state.json, CSV, console logs, TensorBoard files..."""
+    filename = None if source == "-" else os.path.basename(source)
+    fmt = input_format or formats.detect_format(data, filename)
+    return formats.parse(data, format=fmt, filename=filename)
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     try:
-        run = run_from_payload(_load(_read(args.source)))
+        run = load_run(_read(args.source), args.source, args.input_format)
         diagnosis = diagnose(run)
     except LossDoctorError as exc:
         print(f"lossdoctor: {exc.message}", file=sys.stderr)
@@ -69,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("diagnose", help="diagnose a run offline and print the diagnosis")
     d.add_argument("source", help="a file path, or - for standard input")
+    d.add_argument("--input-format", choices=formats.FORMATS, default=None,
+                   help="the input's format (default: detected from its content)")
     d.add_argument("--format", choices=["json"], default="json", help="output format (default: json)")
     d.add_argument("--fail-on", choices=["warning", "error"], default="error",
                    help="exit 1 on warnings too (errors always exit 2)")

@@ -13,7 +13,11 @@ class Config:
     redis_url: str | None = None  # None -> the embedded in-process cache
     cache_ttl_seconds: int = 7 * 24 * 3600
     cache_max_entries: int = 1024  # embedded cache only
-    max_body_bytes: int = 16 * 1024 * 1024  # after gzip decompression
+    max_body_bytes: int = 16 * 1024 * 1024  # JSON bodies, after gzip decompression
+    max_file_bytes: int = 64 * 1024 * 1024  # uploads to /v1/diagnoses/file (TensorBoard files run large)
+    max_text_bytes: int = 2 * 1024 * 1024  # pasted posts and logs to /v1/diagnoses/text
+    mlflow_timeout_seconds: float = 10.0
+    mlflow_allowed_hosts: str = ""  # comma-separated host[:port] the service may fetch from; empty: any
     max_series_points: int = 1_000_000
     max_series: int = 256
     redis_timeout_seconds: float = 0.5

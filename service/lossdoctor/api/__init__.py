@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from lossdoctor.api import diagnoses, health, pathologies
+from lossdoctor.api import diagnoses, health, pathologies, sources
 from lossdoctor.api.errors import register_error_handlers
 
 
@@ -12,4 +12,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(diagnoses.bp)
     app.register_blueprint(pathologies.bp)
+    app.register_blueprint(sources.bp)
     register_error_handlers(app)

@@ -97,3 +97,14 @@ def chance_ceiling(ctx: Context) -> float | None:
 
 def num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(float(x), 6)
+
+
+def training_losses(ctx: Context, min_points: int = 3) -> list[SeriesProfile]:
+    """`train_loss` first, then the components a trainer logs beside it (`loss_mel_ce`, `aux_loss`)."""
+    out = []
+    for name, p in ctx.profiles.items():
+        key = name.lower()
+        held_out = key.startswith(("val", "eval", "valid", "test"))
+        if (name == "train_loss" or (key.endswith("loss") and not held_out)) and len(p) >= min_points:
+            out.append(p)
+    return sorted(out, key=lambda p: p.name != "train_loss")

@@ -7,7 +7,16 @@ import numpy as np
 from lossdoctor.detect import SeriesProfile
 from lossdoctor.detect.noise import smoothing_window
 from lossdoctor.diagnose import exploding_nan
-from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x, length_factor
+from lossdoctor.diagnose.base import (
+    Context,
+    Finding,
+    Fix,
+    Pathology,
+    clamp,
+    fmt_x,
+    length_factor,
+    training_losses,
+)
 
 MIN_RISE = 0.25  # the tail must stand 25 % above the minimum: minibatch bumps are smaller
 
@@ -35,39 +44,51 @@ def find_turn(train: SeriesProfile) -> tuple[int, int, float] | None:
     low = max(0, low - w) + int(np.argmin(train.values[max(0, low - w) : low + w + 1]))
     if low >= n - 1:
         return None
-    low_value = float(train.values[low])
-    start = float(np.median(train.values[: max(1, min(3, low + 1))]))
-    if low_value <= 0 or (low == 0 and start <= low_value):
+    # Rises are measured from the smoothed minimum: the raw minimum of a noisy curve is a lucky batch.
+    low_value = float(smooth[low]) if w > 1 else float(train.values[low])
+    if low_value <= 0:
         return None
-    k = max(1, min(n - low - 1, max(2, (n - low) // 4)))
+    # A curve that climbs and then turns non-finite ends in its climb: judge its last finite point alone.
+    runs_off = train.non_finite is not None and train.non_finite.first_step > float(train.steps[-1])
+    k = 1 if runs_off else max(1, min(n - low - 1, max(2, (n - low) // 4)))
     tail = float(np.median(train.values[-k:]))
     rise = (tail - low_value) / low_value
+    if low == 0 and rise < 1.0:
+        return None  # never fell: only a doubling from the very first value counts (an LR far too high)
+    if n - low - 1 < 3 and not runs_off:
+        return None  # a minimum in the last points is not yet a persistent rise
     noise_rel = train.noise if train.log_scale else train.noise / low_value
-    if rise < max(MIN_RISE, 4.0 * noise_rel):
+    if rise < max(MIN_RISE, 4.0 * noise_rel / np.sqrt(k)):
         return None
     after = train.values[low + 1 :]
-    later = after[-max(1, after.size // 2) :]
-    if float(np.mean(later > low_value * (1 + 0.5 * rise))) < 0.75:
+    later = (smooth if w > 1 else train.values)[low + 1 :][-max(1, after.size // 2) :]
+    if not runs_off and float(np.mean(later > low_value * (1 + 0.5 * rise))) < 0.75:
         return None  # it came back down: a spike, not divergence
     threshold = low_value * (1 + max(0.1, 3.0 * noise_rel))
+    if runs_off:  # the final climb: the last stretch above the threshold before the values ran off
+        below = np.flatnonzero(after <= threshold)
+        onset = low + 2 + int(below[-1]) if below.size else low + 1
+        return low, min(onset, n - 1), rise
     above = np.flatnonzero((after > threshold) & (smooth[low + 1 :] > threshold))
     onset = low + 1 + int(above[0]) if above.size else low + 1
     return low, onset, rise
 
 
 def detect(ctx: Context) -> Finding | None:
-    train = ctx.profile("train_loss", min_points=3)
-    if train is None:
-        return None
-    turn = find_turn(train)
-    if turn is None:
+    for train in training_losses(ctx):
+        turn = find_turn(train)
+        if turn is not None:
+            break
+    else:
         return None
     low, onset_i, rise = turn
     onset = float(train.steps[onset_i])
     explosion = exploding_nan.detect(ctx)
-    if explosion is not None and explosion.onset is not None and explosion.onset <= onset:
-        return None  # the rise is the explosion itself, reported as exploding_nan
+    if (explosion is not None and explosion.onset is not None and explosion.onset <= onset
+            and train.name in explosion.metrics[:1]):
+        return None  # the rise is the training loss exploding, reported as exploding_nan
     evidence: dict[str, float | int | str | bool | None] = {
+        "metric": train.name,
         "min_train_loss": round(float(train.values[low]), 6),
         "min_at": float(train.steps[low]),
         "last_train_loss": round(float(train.values[-1]), 6),
@@ -87,9 +108,9 @@ def detect(ctx: Context) -> Finding | None:
         severity="error",
         confidence=clamp((0.65 + min(rise, 2.0) * 0.15) * length_factor(len(train))),
         onset=onset,
-        metrics=tuple(m for m in ("train_loss", "train_accuracy", "lr") if ctx.profile(m)),
+        metrics=(train.name, *(m for m in ("train_accuracy", "lr") if ctx.profile(m))),
         evidence=evidence,
-        summary=f"Training loss fell to {train.values[low]:.4g}, then rose {1 + rise:.1f}x from "
+        summary=f"{train.name} fell to {train.values[low]:.4g}, then rose {1 + rise:.1f}x from "
         f"{fmt_x(ctx.run, onset)} on.{lr_note}",
         explanation="When training loss itself climbs back, the optimiser's steps are too large for the region "
         "it has reached: it overshoots the minimum and is thrown out of it.",
@@ -110,7 +131,7 @@ PATHOLOGY = Pathology(
     code="divergence",
     meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it.",
     severity_rules="Always an error: the run is getting worse on the data it trains on.",
-    evidence_keys=("min_train_loss", "min_at", "last_train_loss", "rise_factor", "train_accuracy_change",
+    evidence_keys=("metric", "min_train_loss", "min_at", "last_train_loss", "rise_factor", "train_accuracy_change",
                    "lr_at_onset", "lr_increased_before_onset"),
     detect=detect,
 )

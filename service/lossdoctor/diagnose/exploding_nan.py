@@ -63,7 +63,7 @@ def detect(ctx: Context) -> Finding | None:
         severity="error",
         confidence=0.97 if first else 0.85,
         onset=onset,
-        metrics=tuple(sorted({metric, *counts})),
+        metrics=(metric, *sorted(set(counts) - {metric})),  # the metric that failed first leads
         evidence=evidence,
         summary=_sentence("; ".join(x for x in (grew, what) if x)),
         explanation="Weights or activations overflowed: gradients grew until an update produced inf, and "

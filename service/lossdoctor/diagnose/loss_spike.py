@@ -7,12 +7,17 @@ import numpy as np
 from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x
 
 
+MIN_SCALE_HEIGHT = 0.25  # a spike adds a quarter of the curve's usual scale: 4e-4 -> 2e-3 near zero does not
+
+
 def detect(ctx: Context) -> Finding | None:
     train = ctx.profile("train_loss", min_points=5)
     if train is None:
         return None
     # A spike rises from the points before it and comes back down; a high first epoch is just the start.
-    spikes = [s for s in train.spikes if s.isolated and 2 <= s.index < len(train) - 1 and s.rise >= 3.0]
+    scale = float(np.percentile(train.values, 90))
+    spikes = [s for s in train.spikes if s.isolated and 2 <= s.index < len(train) - 1 and s.rise >= 3.0
+              and s.value - s.baseline >= MIN_SCALE_HEIGHT * scale]
     if not spikes:
         return None
     recovery = []

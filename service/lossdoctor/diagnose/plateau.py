@@ -9,7 +9,7 @@ import numpy as np
 from lossdoctor.detect import SeriesProfile
 from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, chance_ceiling, clamp, fmt_x
 
-FROZEN = 0.005  # within 0.5 % of its level: the optimiser is not changing the loss at all
+FROZEN = 0.002  # within 0.2 % of its level: the optimiser is not changing the loss at all
 MIN_IMPROVEMENT = 0.02
 
 
@@ -45,6 +45,11 @@ def _never_improves(losses: list[SeriesProfile]) -> bool:
     return True
 
 
+def _no_progress(p: SeriesProfile) -> bool:
+    third = max(1, len(p) // 3)
+    return bool(np.median(p.values[-third:]) >= 0.95 * np.median(p.values[:third]))
+
+
 def _stalled_from(p: SeriesProfile) -> int | None:
     start = _frozen_from(p, max(0.02, 3.0 * p.noise))
     if start is None or len(p) - start < max(5, 0.6 * len(p)) or start > 0.4 * len(p):
@@ -57,10 +62,16 @@ def find_plateau(ctx: Context) -> Flat | None:
     if any(p.non_finite is not None for p in losses):
         return None  # a loss that turned NaN is not stuck: exploding_nan says what happened
     ceiling = chance_ceiling(ctx)
-    for p in losses:
+    # Plateaus are about optimisation, so the training curve decides; a converged validation curve is
+    # flat in healthy runs too, and is judged only when no training curve was logged.
+    primary = losses[:1]
+    for p in primary:
         start = _frozen_from(p, FROZEN)
         if start is not None and len(p) - start >= max(4, 0.5 * len(p)):
             return Flat(p, start, "frozen", float(p.values[start]))
+    lr = ctx.profile("lr", 3)
+    if primary and lr is not None and not np.any(lr.values) and _no_progress(primary[0]):
+        return Flat(primary[0], 0, "zero_lr", float(np.median(primary[0].values)))
     if losses and min(len(p) for p in losses) >= 5 and _never_improves(losses):
         return Flat(losses[0], 0, "never_improves", float(np.median(losses[0].values)))
     # a quick drop, then a long flat stretch at a high level (near the chance ceiling) in every loss curve
@@ -93,12 +104,13 @@ def detect(ctx: Context) -> Finding | None:
         "never_improves": "has not improved",
         "stalled_high": "stalled at a high level",
         "constant_accuracy": "is exactly constant (one class predicted for everything?)",
+        "zero_lr": "has not improved with a learning rate of exactly 0 (the optimiser never steps)",
     }[flat.kind]
     prior = f" That is ln({ctx.run.meta.num_classes}): the model predicts the class prior." if near_prior else ""
     return Finding(
         code="plateau",
         severity="warning",
-        confidence=clamp(0.9 if flat.kind in ("frozen", "constant_accuracy") else 0.7),
+        confidence=clamp(0.9 if flat.kind in ("frozen", "constant_accuracy", "zero_lr") else 0.7),
         onset=onset,
         metrics=(flat.curve.name,),
         evidence={

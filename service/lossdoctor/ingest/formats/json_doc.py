@@ -13,6 +13,7 @@ from lossdoctor.exceptions import InvalidInput
 from lossdoctor.ingest.build import DEFAULT_MAX_POINTS, build_run
 from lossdoctor.ingest.formats import _json
 from lossdoctor.ingest.formats._common import check_size, clean_name
+from lossdoctor.ingest.payload import run_from_payload
 from lossdoctor.run import Run
 
 
@@ -55,27 +56,10 @@ def parse_history(text: str, max_points: int = DEFAULT_MAX_POINTS) -> Run:
 
 
 def parse_payload(text: str, max_points: int = DEFAULT_MAX_POINTS) -> Run:
-    """Args: `{"metrics": {...}, "meta": {...}}`. Returns the Run it describes."""
+    """Args: `{"metrics": {...}, "meta": {...}}`. Validated exactly as POST /v1/diagnoses validates it."""
     check_size(text)
     doc = _json.load(text, "the payload")
     if not is_payload(doc):
         raise InvalidInput('expected {"metrics": {"train_loss": {"steps": [...], "values": [...]}}, '
                            '"meta": {...}}')
-    meta = doc.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        raise InvalidInput("meta must be an object")
-    columns: list[tuple[str, list[Any] | None, list[Any]]] = []
-    for name, series in doc["metrics"].items():
-        if isinstance(series, list):
-            columns.append((name, None, series))
-        elif isinstance(series, dict) and isinstance(series.get("values"), list):
-            steps = series.get("steps")
-            if steps is not None and not isinstance(steps, list):
-                raise InvalidInput(f"metric {name!r}: 'steps' must be a list of numbers")
-            columns.append((name, steps, series["values"]))
-        else:
-            raise InvalidInput(f"metric {name!r} must be a list of values or "
-                               '{"steps": [...], "values": [...]}')
-    if not columns:
-        raise InvalidInput("the payload has no metrics")
-    return build_run(columns, meta, max_points=max_points)
+    return run_from_payload(doc, max_points=max_points)
