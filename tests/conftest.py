@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,3 +80,71 @@ def payload_003() -> dict[str, Any]:
 @pytest.fixture
 def payload_000() -> dict[str, Any]:
     return load_payload("000_val_spike.json")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `mlflow server` on loopback, sqlite store; only the process group started here is stopped."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    command = [
+        str(Path(sys.executable).with_name("mlflow")),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{folder / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(folder / "artifacts"),
+        "--workers",
+        "1",
+    ]
+    log = (folder / "server.log").open("wb")
+    server = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the session leader is our own child: its group is ours
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def logged_run(mlflow_server: str) -> str:
+    """A run filled by the real client: a batch of train/loss and val_loss points, and one NaN."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        from mlflow.entities import Metric
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=mlflow_server)
+        run_id: str = client.create_run("0").info.run_id
+        now = int(time.time() * 1000)
+        train = [Metric("train/loss", 2.0 / (s + 1), now + s, s) for s in range(30)]
+        val = [Metric("val_loss", 1.5 - 0.1 * s, now + s, s * 10) for s in range(3)]
+        client.log_batch(run_id, metrics=train + val)
+        client.log_metric(run_id, "lr", float("nan"), timestamp=now, step=0)
+        client.log_metric(run_id, "lr", 1e-3, timestamp=now + 1, step=1)
+        client.set_terminated(run_id)
+    return run_id

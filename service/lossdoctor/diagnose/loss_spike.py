@@ -6,7 +6,6 @@ import numpy as np
 
 from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x
 
-
 MIN_SCALE_HEIGHT = 0.25  # a spike adds a quarter of the curve's usual scale: 4e-4 -> 2e-3 near zero does not
 
 

@@ -143,6 +143,7 @@ PATHOLOGY = Pathology(
     "training loss is smooth.",
     severity_rules="Error when a spike is 10x or more above its neighbours, otherwise a warning.",
     evidence_keys=("spike_at", "spike_val_loss", "baseline_val_loss", "ratio", "max_ratio", "spike_count",
-                   "recovers", "chance_ceiling", "above_chance_ceiling", "train_loss_smooth"),
+                   "recovers", "chance_ceiling", "above_chance_ceiling", "train_loss_smooth", "val_accuracy",
+                   "train_accuracy"),
     detect=detect,
 )
