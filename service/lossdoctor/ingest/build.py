@@ -52,6 +52,7 @@ def make_series(
     values: Sequence[Any],
     *,
     max_points: int = DEFAULT_MAX_POINTS,
+    validated: bool = False,
 ) -> Series:
     """Build one series: drop unlogged points, sort by step, keep the last value of a repeated step."""
     if len(values) > max_points:
@@ -67,9 +68,9 @@ def make_series(
                 f"metric {name!r}: 'steps' has {len(steps)} entries but 'values' has {len(values)}; "
                 "they must pair up one to one"
             )
-        step_arr = _steps_array(name, steps)
-    value_arr = _values_array(name, values)
-    keep = ~np.isnan(value_arr) | _explicit_nan_mask(values)
+        step_arr = _steps_array(name, steps, validated)
+    value_arr, all_numbers = _values_array(name, values, validated)
+    keep = np.ones(value_arr.size, dtype=bool) if all_numbers else ~np.isnan(value_arr) | _explicit_nan_mask(values)
     step_arr, value_arr = step_arr[keep], value_arr[keep]
     order = np.argsort(step_arr, kind="stable")
     step_arr, value_arr = step_arr[order], value_arr[order]
@@ -79,9 +80,9 @@ def make_series(
     return Series(name=canonical_name(name), steps=step_arr, values=value_arr, source_name=name)
 
 
-def _steps_array(name: str, steps: Sequence[Any]) -> np.ndarray:
+def _steps_array(name: str, steps: Sequence[Any], validated: bool) -> np.ndarray:
     try:
-        if any(isinstance(s, bool) or not isinstance(s, int | float) for s in steps):
+        if not validated and any(isinstance(s, bool) or not isinstance(s, int | float) for s in steps):
             raise TypeError
         arr = np.asarray(steps, dtype=np.float64)
     except OverflowError:
@@ -93,17 +94,26 @@ def _steps_array(name: str, steps: Sequence[Any]) -> np.ndarray:
     return arr
 
 
-def _values_array(name: str, values: Sequence[Any]) -> np.ndarray:
-    if all(type(v) is float or type(v) is int for v in values):
+def _values_array(name: str, values: Sequence[Any], validated: bool) -> tuple[np.ndarray, bool]:
+    """(values as float64, whether every entry was a plain number). `validated` input (pydantic has already
+    refused booleans and containers) takes numpy's C conversion when it holds only numbers."""
+    if validated:
         try:
-            return np.asarray(values, dtype=np.float64)
+            arr = np.asarray(values)
+        except (OverflowError, ValueError):
+            arr = np.asarray([], dtype=object)
+        if arr.dtype.kind in "fi" and arr.ndim == 1 and arr.size == len(values):
+            return arr.astype(np.float64, copy=False), True
+    elif all(type(v) is float or type(v) is int for v in values):
+        try:
+            return np.asarray(values, dtype=np.float64), True
         except OverflowError:
             pass  # an integer beyond the float range: the slow path turns it into inf
     out = np.empty(len(values), dtype=np.float64)
     for i, v in enumerate(values):
         parsed = parse_value(v, f"metric {name!r}, value {i}")
         out[i] = math.nan if parsed is None else parsed
-    return out
+    return out, False
 
 
 def _explicit_nan_mask(values: Sequence[Any]) -> np.ndarray:
@@ -150,13 +160,14 @@ def build_run(
     x_axis: XAxis | None = None,
     max_points: int = DEFAULT_MAX_POINTS,
     notes: Sequence[str] = (),
+    validated: bool = False,
 ) -> Run:
     """Columns are (name, steps or None for 1-based epochs, values). Names are normalised here."""
     run_meta = build_meta(meta)
     series: dict[str, Series] = {}
     messages = list(notes)
     for name, steps, values in columns:
-        s = make_series(name, steps, values, max_points=max_points)
+        s = make_series(name, steps, values, max_points=max_points, validated=validated)
         if s.name in series:
             # Two spellings of one curve (e.g. `loss` and `train_loss`): the exact canonical spelling takes
             # the canonical slot, the other stays under the name it was sent with; nothing is dropped.

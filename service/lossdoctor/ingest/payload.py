@@ -59,4 +59,4 @@ def run_from_payload(body: Any, *, max_points: int = DEFAULT_MAX_POINTS) -> Run:
             columns.append((name, series.steps, series.values))
         else:
             columns.append((name, None, series))
-    return build_run(columns, request.meta_dict(), max_points=max_points)
+    return build_run(columns, request.meta_dict(), max_points=max_points, validated=True)
