@@ -29,12 +29,15 @@ def test_serve_answers_the_readme_curl_example(tmp_path: Path) -> None:
                                 stdout=subprocess.DEVNULL, stderr=log)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # gunicorn imports numpy, scipy and ruptures: slow on a busy machine
+        while True:
             try:
                 _get_json(base + "/healthz")
                 break
             except OSError:
-                time.sleep(0.1)
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError((tmp_path / "log").read_text()[-3000:]) from None
+                time.sleep(0.2)
         ready = _get_json(base + "/readyz")
         assert ready == {"status": "ready", "cache": "embedded"}
         body = _get_json(base + "/v1/diagnoses", (DATA / "payloads" / "003_overfitting.json").read_bytes())
