@@ -1,43 +1,55 @@
 """Generate the labelled benchmark corpus (tests/corpus/*.json) from real small CPU trainings.
 
-Each catalog scenario is trained for its seeds; the labels are then computed FROM THE CURVES with the
-rules below, never copied from the injected fault. A run whose statistics sit in a rule's grey zone
-is dropped as ambiguous, as is a fault-free-looking run that did not actually learn.
+Every catalog scenario (service/lossdoctor/jobs/scenarios/catalog.py) is trained for its seeds, and every
+fix once (seed 0). Labels are then computed FROM THE CURVES with the rules below (implemented in
+lossdoctor.jobs.scenarios.labelling, so reproducer jobs apply the very same rules), never copied from the
+injected fault. A run in a rule's grey zone is dropped as ambiguous, as is a run that shows nothing but
+did not learn. Deterministic: same seeds, one thread per training.
 
-    nice .venv/bin/python bench/make_corpus.py [--only SCENARIO] [--out DIR] [--sheets DIR]
+    nice .venv/bin/python bench/make_corpus.py [--jobs 2] [--only SCENARIO] [--out DIR] [--sheets DIR]
 
-Labelling rules (x = epoch, or optimiser step for step-logged runs; S(.) = centred running median
-of 3 points, of ~n/25 points for step runs; lnC = ln(num_classes), the loss of a uniform guess):
-  exploding_nan  a non-finite train/val loss or grad norm, or a finite train loss above 10 * max(first
-                 loss, lnC). Onset: first non-finite point, or first point above 3 * that reference.
-  divergence     (not exploding) S(train) falls to its minimum m, then rises: end >= 1.3 * min and the
-                 rise gives back >= 25% of the earlier progress; the last 20% of points all stay above
-                 min + half the rise (persistent, not a spike); train accuracy ends >= 0.05 below its
-                 best. Onset: first point after m from which S(train) stays above min + 10% of the rise.
-  overfitting    best S(val) at b with >= 3 points after; max S(val) after b >= 1.10 * best and >= 4
-                 noise sigmas above it; S(val) at the end still >= 1.05 * best; train loss at the end
-                 below train at b; not divergence. Onset: b.
-  overconfidence the same val-loss rise, and val accuracy at the end (mean of last 3) >= val
-                 accuracy at b - 0.01. Onset: b.
-  val_spike      a val point >= 1.5 * the median of its 3 predecessors, >= 6 noise sigmas above it,
-                 back below predecessors + 30% of the jump within 3 points, while the train loss at
-                 that x is not itself spiking (< 1.2 * its predecessors). Onset: first spike.
-  loss_spike     the same spike test on the train loss (ratio 1.5, recovery within 5 points or 5% of
-                 a step run), not oscillation, not explained by explosion. Onset: first spike.
-  plateau        a flat stretch: from some point s on, S(train) moves <= 5% of its mean and improves
-                 <= 3%, spans >= 40% of the run (>= 5 points), starts in the first 60%, at a level
-                 >= 0.5 * lnC. Onset: s.
-  oscillation    from some point on, train loss residuals around a 7-point running mean have std
-                 >= 8% of the loss level and direction changes in >= 40% of steps, with < 10% net
-                 progress between the halves of that stretch. Onset: start of the stretch.
-  underfitting   train loss at the end (mean of last 3) >= 0.4 * lnC, |val - train| at the end <=
-                 20% of train, no overfitting/divergence/explosion. Onset: first x.
-  val_below_train  from some point s to the end, val < train at >= 90% of points, by >= 10% of the
-                 train loss on average, over >= 30% of the run (>= 3 points). Onset: s.
-  healthy        none of the above, and it learned: final train loss <= 0.5 * first, val accuracy
-                 above chance. Otherwise the run is dropped.
-Grey zones (dropped): val rise 1.05-1.10; train end 0.3-0.4 * lnC near the underfitting cut; margin
-5-10% for val_below_train; spike ratio 1.3-1.5 as the largest; divergence end 1.15-1.3 * min.
+Labelling rules. x = epoch, or optimiser step in step-logged runs; S(.) = centred running median over 3
+points (over ~n/25 points for step-logged train loss); lnC = ln(num_classes), the loss of a uniform guess.
+  exploding_nan  any non-finite logged value, or a finite train loss > 100 * ref (ref = max(first train
+                 loss, lnC)). Onset: start of the run of points with S(train) > 2 * ref (or non-finite)
+                 that leads into the first non-finite / >100x point, i.e. where explosive growth starts.
+                 All other rules only see the points before that onset. Grey: peak 20-100x ref, finite.
+  divergence     (no explosion) S(train) falls to its minimum m (>= 3 points before the end) and rises:
+                 end = median of S over the last 20% >= 1.3 * min, the rise gives back >= 25% of the
+                 earlier fall, every point of the last 20% stays above sqrt(min * end) (persistent, not a
+                 spike), and train accuracy ends >= 0.05 below its best (waived when end >= 3 * min).
+                 Onset: first point after m from which S(train) stays above min + 10% of the rise.
+                 Grey: end >= 1.15 * min and give-back >= 15%, unless the run oscillates.
+  oscillation    (per-epoch runs, before any divergence) on log(train loss), a stretch from s (starting
+                 in the first 60%, >= 8 points and >= 40% of the run) with median |residual| around a
+                 5-point running mean >= 0.08, median absolute swing >= 0.02 * lnC, direction changes at
+                 >= 45% of points, and net change between its halves < max(0.1, typical swing). Onset: s.
+  overfitting    b = argmin S(val) with >= 3 points after; peak of S(val) after b >= 1.10 * best and
+                 >= 4 robust noise sigmas above it; S(val) at the end still >= 1.05 * best; S(train) at
+                 the end below S(train) at b; no divergence. Onset: b. Grey: peak 1.05-1.10 * best.
+  overconfidence the same val-loss rise, and val accuracy (mean of last 3) >= S(val acc) at b - 0.01.
+                 Onset: b. Grey: val accuracy down by 0.01-0.03.
+  loss_spike     (not oscillating, before any divergence) a train point >= 2 * the median of its 3
+                 predecessors (5 in step runs), jump >= max(6 noise sigmas, 0.05 * lnC), back below the
+                 predecessors + 30% of the jump within 5 points (5% of the points in step runs); in step
+                 runs the jump in log-loss must also beat 6 robust sigmas of the log-loss within +-25
+                 points (minibatch noise). Onset: first spike. Grey: a recovering rise >= 1.6x.
+  val_spike      (before any divergence) a val point >= 1.5 * the median of its 3 predecessors, jump
+                 >= 0.05 * lnC, recovered within 3 points, while train loss at that x is < 1.2 * its 3
+                 predecessors and no train spike lies since the previous-but-one val point.
+                 Onset: first spike. Grey: such a recovering val rise >= 1.3x.
+  plateau        from s (in the first 60%; >= 40% of the run, >= 5 points) S(train) spans <= 5% of its
+                 mean and improves <= 3%, at a mean >= 0.5 * lnC, and no earlier point was below 0.9 *
+                 that mean (a loss that came back up is divergence). Onset: s.
+  underfitting   no overfitting/divergence/explosion; train loss at the end (mean of the last 3 points,
+                 5% in step runs) >= 0.4 * lnC, S(train) never below 0.3 * lnC, |val - train| at the end
+                 <= 20% of train. Onset: first x. Grey: end between 0.3 and 0.4 * lnC.
+  val_below_train  from s to the end (>= 30% of the run, >= 3 points) val < S(train) at >= 90% of the
+                 points including the last, median gap >= 0.03 * lnC, median and final relative margins
+                 >= 10%. Onset: s. Grey: margins 5-10%.
+  healthy        nothing above fired, no grey zone, and it learned: final train loss <= 0.5 * first,
+                 final val accuracy >= chance + half the way to 1. Otherwise the run is dropped.
+  Step runs whose train loss is too noisy to judge (robust sigma of log-loss around S > 1) are dropped.
 """
 
 from __future__ import annotations
@@ -63,6 +75,7 @@ from lossdoctor.jobs.scenarios.labelling import PRIORITY, label  # noqa: E402
 
 FIX_SEEDS = (0,)  # every fix is trained too: near-miss runs, labelled by their curves like the rest
 CODES = (*PRIORITY, "healthy")
+MODELS = ("mlp", "cnn", "lstm", "transformer")
 Payload = dict[str, Any]
 
 
@@ -83,13 +96,15 @@ class Job:
 
 
 def plan() -> list[Job]:
-    """Every run, in a fixed order: a run's id (c0001...) is its position, whatever --only selects."""
-    keys = [(n, None, seed) for n, s in CATALOG.items() for seed in s.seeds]
+    """Every run in a fixed order: a run's id (c0001...) is its position, whatever --only selects."""
+    keys: list[tuple[str, str | None, int]] = []
+    keys += [(n, None, seed) for n, s in CATALOG.items() for seed in s.seeds]
     keys += [(n, f.name, seed) for n, s in CATALOG.items() for f in s.fixes for seed in FIX_SEEDS]
     return [Job(i + 1, *k) for i, k in enumerate(keys)]
 
 
 def encode(v: float) -> float | str:
+    """JSON has no NaN/inf: the corpus format spells them as strings; 6 significant digits."""
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
@@ -97,7 +112,12 @@ def encode(v: float) -> float | str:
     return float(f"{v:.6g}")
 
 
-def train_payload(job: Job) -> Payload:
+def train_payload(job: Job, cache: Path | None) -> Payload:
+    """Train one run (or reuse it: training is deterministic, so a run keyed by its config is reusable)."""
+    key = hashlib.sha1(repr(job.config()).encode()).hexdigest()[:16]
+    path = cache / f"{job.name}-{job.seed}-{key}.json" if cache else None
+    if path and path.exists():
+        return dict(json.loads(path.read_text()))
     import torch
 
     from lossdoctor.jobs.scenarios import train
@@ -105,26 +125,17 @@ def train_payload(job: Job) -> Payload:
     torch.set_num_threads(1)
     rec = train(job.config())
     metrics = {k: {"steps": c.steps, "values": [encode(v) for v in c.values]} for k, c in rec.metrics.items()}
-    return {"metrics": metrics, "meta": rec.meta(), "seconds": round(rec.seconds, 2)}
-
-
-def cached_payload(job: Job, cache: Path | None) -> Payload:
-    """Training is deterministic, so a run keyed by its full config can be reused while tuning rules."""
-    if cache is None:
-        return train_payload(job)
-    key = hashlib.sha1(repr(job.config()).encode()).hexdigest()[:16]
-    path = cache / f"{job.name}-{job.seed}-{key}.json"
-    if path.exists():
-        return dict(json.loads(path.read_text()))
-    payload = train_payload(job)
-    path.write_text(json.dumps(payload))
+    payload = {"metrics": metrics, "meta": rec.meta(), "seconds": round(rec.seconds, 2)}
+    if path:
+        path.write_text(json.dumps(payload))
     return payload
 
 
 def fault(config: ScenarioConfig) -> str:
-    default = ScenarioConfig()
+    """The knobs that differ from the defaults: the injected fault, as the notes report it."""
+    default, skip = ScenarioConfig(), ("pathology", "seed", "bad_batch_steps")
     diff = [f"{f.name}={getattr(config, f.name)!r}" for f in fields(config)
-            if f.name not in ("pathology", "seed", "bad_batch_steps") and getattr(config, f.name) != getattr(default, f.name)]
+            if f.name not in skip and getattr(config, f.name) != getattr(default, f.name)]
     if config.bad_batch_steps:
         diff.append(f"bad batches at steps {list(config.bad_batch_steps)}")
     return ", ".join(diff) or "defaults"
@@ -142,16 +153,14 @@ def make_case(job: Job, payload: Payload) -> tuple[Payload | None, str]:
     if not labels:
         t, acc = metrics["train_loss"]["values"], metrics["val_accuracy"]["values"]
         chance = 1 / meta["num_classes"]
+        learned = f"train loss {t[0]:.3g} -> {t[-1]:.3g}, val acc {acc[-1]:.3f}"
         if not (t[-1] <= 0.5 * t[0] and acc[-1] >= chance + 0.5 * (1 - chance)):
-            return None, f"no pathology but did not learn (train {t[0]:.3g}->{t[-1]:.3g}, val acc {acc[-1]:.2f})"
-        verdict.why.append("healthy: no rule fired and it learned "
-                           f"(train loss {t[0]:.3g} -> {t[-1]:.3g}, val acc {acc[-1]:.3f})")
+            return None, f"no pathology, but it did not learn either ({learned})"
+        verdict.why.append(f"healthy: no rule fired, and it learned ({learned})")
     scenario = CATALOG[job.scenario]
-    config = job.config()
-    notes = (f"scenario {job.name}: {scenario.description}"
-             + (f"; fix '{job.fix}' applied" if job.fix else "")
-             + f". Injected: {fault(config)}. Seed {job.seed}. Intended pathology of the scenario: "
-             f"{scenario.pathology if not job.fix else 'none (fixed)'}. Labels from the curves: "
+    intended = f"none, fix '{job.fix}' applied" if job.fix else scenario.pathology
+    notes = (f"scenario {job.name}: {scenario.description}. Injected: {fault(job.config())}. "
+             f"Seed {job.seed}. Intended pathology: {intended}. Labels from the curves: "
              + " | ".join(verdict.why))
     return {
         "id": f"c{job.index:04d}",
@@ -165,6 +174,10 @@ def make_case(job: Job, payload: Payload) -> tuple[Payload | None, str]:
     }, ""
 
 
+def scenario_of(case: Payload) -> str:
+    return str(case["source"].split("scenario=")[1].split(" ")[0])
+
+
 def contact_sheets(cases: list[Payload], out: Path) -> None:
     """5x5 grids of curves per label, to LOOK at the labels (train blue, val orange, val acc green)."""
     import matplotlib
@@ -175,25 +188,26 @@ def contact_sheets(cases: list[Payload], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for code in CODES:
         chosen = [c for c in cases if code in c["labels"]]
-        if len(chosen) > 25:
-            chosen = [chosen[i * len(chosen) // 25] for i in range(25)]
+        chosen = [chosen[i * len(chosen) // 25] for i in range(25)] if len(chosen) > 25 else chosen
         if not chosen:
             continue
         fig, axes = plt.subplots(5, 5, figsize=(20, 14), squeeze=False)
         for ax, case in zip(axes.flat, chosen, strict=False):
             m = case["payload"]["metrics"]
-            vals = [float(v) for k in ("train_loss", "val_loss") for v in m[k]["values"]]
-            finite = [v for v in vals if math.isfinite(v) and v > 0]
+            finite = [v for k in ("train_loss", "val_loss") for v in map(float, m[k]["values"])
+                      if math.isfinite(v) and v > 0]
             for k, color in (("train_loss", "tab:blue"), ("val_loss", "tab:orange")):
                 ax.plot(m[k]["steps"], [float(v) for v in m[k]["values"]], color=color, lw=1)
             if finite and max(finite) / min(finite) > 30:
                 ax.set_yscale("log")
+            elif finite:
+                ax.set_ylim(0, 1.05 * max(finite))  # from zero, so that a flat curve looks flat
             if code in case["onsets"]:
                 ax.axvline(case["onsets"][code], color="red", ls="--", lw=0.8)
             acc = ax.twinx()
             acc.plot(m["val_accuracy"]["steps"], m["val_accuracy"]["values"], "g:", lw=1)
             acc.set_ylim(0, 1)
-            ax.set_title(f"{case['id']} {','.join(case['labels'])}\n{case['source'].split('=')[1][:-5]}", fontsize=7)
+            ax.set_title(f"{case['id']} {','.join(case['labels'])}\n{scenario_of(case)}", fontsize=7)
         fig.tight_layout()
         fig.savefig(out / f"{code}.png", dpi=60)
         plt.close(fig)
@@ -201,42 +215,45 @@ def contact_sheets(cases: list[Payload], out: Path) -> None:
 
 def readme(cases: list[Payload], dropped: list[str], seconds: float) -> str:
     per_label = Counter(c for case in cases for c in case["labels"])
-    models: Counter[tuple[str, str]] = Counter()
+    per_model: Counter[tuple[str, str]] = Counter(
+        (CATALOG[scenario_of(c).split("+")[0]].base.model, c["payload"]["meta"]["x_axis"]) for c in cases)
+    per_scenario: dict[str, Counter[str]] = {}
     for case in cases:
-        model = case["source"].split("scenario=")[1].split(" ")[0]
-        cfg = CATALOG[model.split("+")[0]].base
-        models[(cfg.model, case["payload"]["meta"]["x_axis"])] += 1
-    rules = (__doc__ or "").split("Labelling rules", 1)[1]
-    lines = [
+        per_scenario.setdefault(scenario_of(case), Counter())[",".join(case["labels"])] += 1
+    rules = (__doc__ or "").split("Labelling rules", 1)[1].rstrip().rstrip('"')
+    return "\n".join([
         "# Generated corpus: real small CPU trainings with injected faults", "",
-        f"{len(cases)} runs (`c*.json`), labelled from their curves, not from the injected fault; "
-        f"{len(dropped)} runs were dropped as ambiguous. Every run is a real PyTorch training "
-        "(`service/lossdoctor/jobs/scenarios/`, catalog in `catalog.py`) on bundled or synthetic data.",
-        f"Generation took {seconds / 60:.1f} min on 1-2 CPU threads.", "",
-        "Regenerate (deterministic): `nice .venv/bin/python bench/make_corpus.py --jobs 2`", "",
-        "Each case's `notes` give the scenario, the injected fault, the seed and why each label was given.",
-        "Ids are positions in the fixed run plan, so they are stable; gaps are dropped runs.", "",
-        "## Counts per label", "", "| label | runs |", "|---|---|",
+        f"{len(cases)} runs (`c*.json`), each labelled from its own curves, never from the injected fault; "
+        f"{len(dropped)} more runs were dropped as ambiguous (listed below). Every run is a real PyTorch "
+        "training from `service/lossdoctor/jobs/scenarios/` (scenarios in `catalog.py`) on bundled sklearn "
+        "data (digits, breast cancer) or synthetic data (make_classification, a sequence task).",
+        f"Generation took {seconds / 60:.1f} min of wall time.", "",
+        "Regenerate (deterministic, one command): `nice .venv/bin/python bench/make_corpus.py --jobs 2`", "",
+        "`notes` give the scenario, the injected fault, the seed and why each label was given. Ids are "
+        "positions in the fixed run plan, so they are stable; gaps are dropped runs. Onsets are in the "
+        "run's x unit: epochs (1-based), or optimiser steps when `meta.x_axis` is `step`.", "",
+        "## Runs per label", "", "| label | runs |", "|---|---|",
         *[f"| {c} | {per_label[c]} |" for c in CODES], "",
         "## Runs per model and x axis", "", "| model | epoch | step |", "|---|---|---|",
-        *[f"| {m} | {models[(m, 'epoch')]} | {models[(m, 'step')]} |" for m in ("mlp", "cnn", "lstm", "transformer")],
-        "", "## Labelling rules" + rules.replace('"""', "").rstrip(), "",
-        "## Dropped runs", "", *[f"- {d}" for d in dropped], "",
-    ]
-    return "\n".join(lines)
+        *[f"| {m} | {per_model[(m, 'epoch')]} | {per_model[(m, 'step')]} |" for m in MODELS], "",
+        "## Labels per scenario (`+fix` = the scenario with that fix applied)", "",
+        "| scenario | labels (runs) |", "|---|---|",
+        *[f"| {n} | {', '.join(f'{k} ({v})' for k, v in c.items())} |" for n, c in per_scenario.items()], "",
+        "## Labelling rules" + rules, "", "## Dropped runs", "", *[f"- {d}" for d in dropped], "",
+    ])
 
 
 def _work(args: tuple[Job, Path | None]) -> tuple[Job, Payload]:
-    return args[0], cached_payload(*args)
+    return args[0], train_payload(*args)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--only", action="append", help="scenario name (repeatable); default: all")
     p.add_argument("--out", type=Path, default=ROOT / "tests" / "corpus")
     p.add_argument("--sheets", type=Path, default=Path("/tmp/corpus_sheets"))
-    p.add_argument("--cache", type=Path, default=None, help="reuse raw runs from/to this folder")
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--cache", type=Path, default=None, help="reuse raw runs from / save them to this folder")
+    p.add_argument("--jobs", type=int, default=1, help="parallel trainings (each on one thread)")
     args = p.parse_args()
     unknown = set(args.only or ()) - set(CATALOG)
     if unknown:
@@ -246,7 +263,8 @@ def main() -> None:
         args.cache.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with Pool(args.jobs) as pool:
-        results = sorted(pool.imap_unordered(_work, [(j, args.cache) for j in jobs]), key=lambda r: r[0].index)
+        results = sorted(pool.imap_unordered(_work, [(j, args.cache) for j in jobs]),
+                         key=lambda r: r[0].index)
     seconds = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.only:

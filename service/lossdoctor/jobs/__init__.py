@@ -1,0 +1,1 @@
+"""Training-side jobs: the scenario library (real small PyTorch trainings). torch is imported only here."""
