@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -26,6 +26,8 @@ class Diagnosis:
     findings: tuple[Finding, ...]
     profiles: dict[str, SeriesProfile]
     engine_version: str = ENGINE_VERSION
+    code_findings: tuple[Any, ...] = ()  # CodeFinding, from pasted code (the text path only)
+    extracted: dict[str, Any] | None = None  # what the text path read out of a post
 
     @property
     def id(self) -> str:
@@ -45,12 +47,28 @@ def diagnose(run: Run) -> Diagnosis:
     with np.errstate(all="ignore"):
         profiles = profile_run(run)
         ctx = Context(run=run, profiles=profiles)
-        findings = [f for f in (p.detect(ctx) for p in CATALOG) if f is not None]
+        findings = without_consequences([f for f in (p.detect(ctx) for p in CATALOG) if f is not None])
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], -f.confidence))
-    return Diagnosis(run=run, status=_status(run, findings), findings=tuple(findings), profiles=profiles)
+    return Diagnosis(run=run, status=status_of(run, findings), findings=tuple(findings), profiles=profiles)
 
 
-def _status(run: Run, findings: list[Finding]) -> Status:
+# A run that diverged or blew up is then high, flat, swinging and spiky: those are consequences of the
+# root cause, not separate pathologies, once they start at (or just before) its onset.
+CONSEQUENCES = frozenset({"underfitting", "plateau", "oscillation", "val_spike", "loss_spike", "overfitting",
+                          "overconfidence"})
+
+
+def without_consequences(findings: list[Finding]) -> list[Finding]:
+    roots = [f.onset for f in findings if f.onset is not None and (
+        f.code == "divergence" or (f.code == "exploding_nan" and is_loss(f.metrics[0])))]
+    if not roots:
+        return findings
+    start = min(roots)
+    return [f for f in findings if f.code not in CONSEQUENCES
+            or (f.code != "underfitting" and f.onset is not None and f.onset < start)]
+
+
+def status_of(run: Run, findings: list[Finding]) -> Status:
     if any(f.severity in ("error", "warning") for f in findings):
         return "unhealthy"
     longest_loss = max((len(s) for name, s in run.series.items() if is_loss(name)), default=0)

@@ -9,7 +9,7 @@ import numpy as np
 from lossdoctor.detect.noise import robust_sigma
 from lossdoctor.run import FloatArray
 
-MIN_RATIO = 3.0  # a point must stand at least 3x above its neighbours to be called a spike
+MIN_RATIO = 2.0  # a point must stand this far above the points before it to be called a spike
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def find_spikes(
     if signal.size < 3 or not log_scale:
         return []  # without a positive scale a ratio is meaningless; spikes are only judged on losses
     noise = robust_sigma(signal) if signal.size >= 8 else 0.0
-    threshold = max(float(np.log(min_ratio)), 6.0 * noise)
+    threshold = max(float(np.log(min_ratio)), 4.0 * noise)
     out: list[Spike] = []
     for a, b in contiguous_blocks(steps):
         if b - a < 2:
