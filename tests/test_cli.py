@@ -58,3 +58,23 @@ def test_bad_input_exits_3_with_the_message_on_stderr(stdin: bytes) -> None:
 def test_missing_file_exits_3(tmp_path: Path) -> None:
     p = _cli("diagnose", str(tmp_path / "absent.json"))
     assert p.returncode == 3 and b"cannot read" in p.stderr
+
+
+def test_pasted_post_goes_through_the_text_path_with_code_findings() -> None:
+    p = _cli("diagnose", str(DATA / "examples" / "000_9fcdc0dc9b18d86b.txt"), "--input-format", "text")
+    assert p.returncode == 2
+    out = json.loads(p.stdout)
+    assert [(f["code"], f["onset"]) for f in out["findings"]] == [("val_spike", {"epoch": 3})]
+    assert "batchnorm_after_recurrent" in {c["rule"] for c in out["code_findings"]}
+
+
+def test_prose_without_numbers_is_read_as_a_post_when_no_format_matches() -> None:
+    p = _cli("diagnose", str(DATA / "examples" / "002_5d3066acade319e3.txt"))
+    assert p.returncode == 2
+    assert [(f["code"], f["basis"]) for f in json.loads(p.stdout)["findings"]] == [("divergence", "description")]
+
+
+def test_any_log_format_is_read(tmp_path: Path) -> None:
+    p = _cli("diagnose", str(DATA / "formats" / "peer" / "trainspotter" / "examples" / "divergence.csv"))
+    assert p.returncode == 2
+    assert {"divergence", "exploding_nan"} <= {f["code"] for f in json.loads(p.stdout)["findings"]}

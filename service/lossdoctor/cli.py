@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import orjson
 
 from lossdoctor.engine import Diagnosis, diagnose
-from lossdoctor.exceptions import LossDoctorError, UnreadableInput
+from lossdoctor.exceptions import LossDoctorError, UnreadableInput, UnsupportedFormat
 from lossdoctor.ingest import formats
 from lossdoctor.render.json import diagnosis_json, response_json
-from lossdoctor.run import Run
+from lossdoctor.text import diagnose_text, text_id
 
 EXIT_OK, EXIT_WARNING, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2, 3
 
@@ -37,21 +37,36 @@ def _read(source: str) -> bytes:
         raise UnreadableInput(f"cannot read {source}: {exc.strerror}") from None
 
 
-def load_run(data: bytes, source: str, input_format: str | None) -> Run:
-    """Any supported format: the JSON payload, trainer_state.json, CSV, console logs, TensorBoard files..."""
+def load_diagnosis(data: bytes, source: str, input_format: str | None) -> tuple[Diagnosis, str | None]:
+    """Any supported format (the JSON payload, trainer_state.json, CSV, console logs, TensorBoard files...);
+    a pasted post (`text`, or text no log format recognises) goes through the text path with its code and
+    prose. Returns the diagnosis and, for posts, its content address."""
     filename = None if source == "-" else os.path.basename(source)
-    fmt = input_format or formats.detect_format(data, filename)
-    return formats.parse(data, format=fmt, filename=filename)
+    fmt = input_format
+    if fmt is None:
+        try:
+            fmt = formats.detect_format(data, filename)
+        except UnsupportedFormat:
+            if data.lstrip()[:1] in (b"{", b"["):
+                raise  # broken JSON is bad input, not a forum post
+            fmt = "text"
+    if fmt == "text":
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UnreadableInput("the input is neither a supported log format nor UTF-8 text") from None
+        return diagnose_text(text), text_id(text)
+    return diagnose(formats.parse(data, format=fmt, filename=filename)), None
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     try:
-        run = load_run(_read(args.source), args.source, args.input_format)
-        diagnosis = diagnose(run)
+        diagnosis, ident = load_diagnosis(_read(args.source), args.source, args.input_format)
+        run = diagnosis.run
     except LossDoctorError as exc:
         print(f"lossdoctor: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    document = response_json(diagnosis_json(diagnosis), run, cached=False)
+    document = response_json(diagnosis_json(diagnosis, ident), run, cached=False)
     sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     return exit_status(diagnosis, args.fail_on)
 
@@ -68,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("diagnose", help="diagnose a run offline and print the diagnosis")
     d.add_argument("source", help="a file path, or - for standard input")
-    d.add_argument("--input-format", choices=formats.FORMATS, default=None,
-                   help="the input's format (default: detected from its content)")
+    d.add_argument("--input-format", choices=[*formats.FORMATS, "text"], default=None,
+                   help="the input's format; `text` reads a pasted post (default: detected from its content)")
     d.add_argument("--format", choices=["json"], default="json", help="output format (default: json)")
     d.add_argument("--fail-on", choices=["warning", "error"], default="error",
                    help="exit 1 on warnings too (errors always exit 2)")

@@ -42,6 +42,6 @@ def diagnose_cached(run: Run, key: str | None = None, compute: Any = None) -> di
     if stored is not None:
         return response_json(stored, run, cached=True)
     diagnosis: Diagnosis = compute() if compute is not None else diagnose(run)
-    document = diagnosis_json(diagnosis)
+    document = diagnosis_json(diagnosis, key)
     store.put(key, document)
     return response_json(document, run, cached=False)

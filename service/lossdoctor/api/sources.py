@@ -1,4 +1,4 @@
-"""Diagnoses from what people actually have: an uploaded log file, or a run on an MLflow server."""
+"""Diagnoses from what people actually have: a pasted post, an uploaded log file, a run on an MLflow server."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lossdoctor.api.body import parse_json, read_body
 from lossdoctor.api.common import config, diagnose_cached
-from lossdoctor.exceptions import InputTooLarge, InvalidInput
+from lossdoctor.exceptions import InputTooLarge, InvalidInput, UnreadableInput
 from lossdoctor.ingest import formats
 from lossdoctor.ingest.formats.mlflow import fetch_mlflow_run
 from lossdoctor.ingest.payload import validation_message
+from lossdoctor.ingest.post import read_post
+from lossdoctor.run import Run
+from lossdoctor.text import diagnose_post, text_id
 
 bp = Blueprint("sources", __name__, url_prefix="/v1/diagnoses")
 
@@ -73,3 +76,26 @@ def from_mlflow() -> tuple[Response, int, dict[str, str]]:
     run = fetch_mlflow_run(spec.tracking_uri, spec.run_id, settings.mlflow_timeout_seconds,
                            max_points=settings.max_series_points)
     return _reply(diagnose_cached(run), {"kind": "mlflow", "tracking_uri": spec.tracking_uri, "run_id": spec.run_id})
+
+
+@bp.post("/text")
+def from_text() -> tuple[Response, int, dict[str, str]]:
+    """Diagnose a raw log or a whole pasted post (`text/plain`, or JSON `{"text": ...}`)."""
+    settings = config()
+    raw = read_body(request, settings.max_text_bytes)
+    if request.mimetype == "application/json":
+        body = parse_json(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            raise InvalidInput('send the post as text/plain, or as JSON {"text": "..."}')
+        text = body["text"]
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UnreadableInput("the text is not UTF-8; send it as UTF-8 text/plain") from None
+    if not text.strip():
+        raise InvalidInput("the text is empty: paste the training log or the whole post")
+    post = read_post(text)
+    run = post.run or Run(series={})
+    document = diagnose_cached(run, key=text_id(text), compute=lambda: diagnose_post(post))
+    return _reply(document, {"kind": "text", "characters": len(text)})

@@ -71,12 +71,28 @@ def input_json(run: Run) -> dict[str, Any]:
     }
 
 
-def diagnosis_json(diagnosis: Diagnosis) -> dict[str, Any]:
+def code_finding_json(code_finding: Any, found: set[str]) -> dict[str, Any]:
+    return {
+        "rule": code_finding.rule,
+        "severity": code_finding.severity,
+        "snippet": code_finding.snippet,
+        "start": code_finding.start,
+        "end": code_finding.end,
+        "line": code_finding.line,
+        "why": code_finding.why,
+        "fix": code_finding.fix,
+        "explains": list(code_finding.explains),
+        "explains_findings": [c for c in code_finding.explains if c in found],
+    }
+
+
+def diagnosis_json(diagnosis: Diagnosis, diagnosis_id: str | None = None) -> dict[str, Any]:
     """The stored, content-addressed part. Per-request fields (`cached`, and `input`, which echoes how this
     client spelled its metrics and meta) are added by `response_json`, so one client never sees another's."""
     run = diagnosis.run
-    return {
-        "id": diagnosis.id,
+    ident = diagnosis_id or diagnosis.id
+    document = {
+        "id": ident,
         "engine_version": diagnosis.engine_version,
         "status": diagnosis.status,
         "findings": [finding_json(f, run) for f in diagnosis.findings],
@@ -90,8 +106,13 @@ def diagnosis_json(diagnosis: Diagnosis) -> dict[str, Any]:
             }
             for name, p in diagnosis.profiles.items()
         },
-        "links": {"self": f"/v1/diagnoses/{diagnosis.id}"},
+        "links": {"self": f"/v1/diagnoses/{ident}"},
     }
+    if diagnosis.extracted is not None:
+        found = {f.code for f in diagnosis.findings}
+        document["code_findings"] = [code_finding_json(c, found) for c in diagnosis.code_findings]
+        document["extracted"] = diagnosis.extracted
+    return document
 
 
 def response_json(document: dict[str, Any], run: Run, cached: bool) -> dict[str, Any]:
