@@ -86,8 +86,14 @@ def test_constant_validation_accuracy_is_a_plateau() -> None:
 
 
 def test_large_swings_without_progress_are_oscillation() -> None:
-    val = [3.75, 11.2, 2.39, 3.18, 0.87, 6.0, 1.5]
-    assert "oscillation" in _codes(_run(train_loss=_decay(7, 6), val_loss=val))
+    train = [0.9, 1.4, 0.8, 1.5, 0.85, 1.3, 0.9, 1.45]
+    assert "oscillation" in _codes(_run(train_loss=train))
+
+
+def test_validation_swinging_while_training_is_smooth_is_an_evaluation_problem() -> None:
+    val = [1.48, 1.67, 1.81, 0.98, 0.81, 0.82, 0.51, 0.61, 0.84, 1.17, 0.59, 0.57, 0.61, 1.01, 1.83, 0.66, 0.79]
+    codes = _codes(_run(train_loss=_decay(17, 6), val_loss=val))
+    assert "val_spike" in codes and "oscillation" not in codes
 
 
 def test_tiny_wobble_of_a_converged_curve_is_not_oscillation() -> None:

@@ -44,10 +44,26 @@ def _swing(p: SeriesProfile, per_step: bool) -> tuple[float, float, float, int] 
     return best
 
 
+def train_is_smooth(ctx: Context) -> bool:
+    """Training loss wobbling by under 10 % about its trend: then a swinging validation curve is the
+    evaluation's problem (val_spike), not the optimiser's."""
+    train = ctx.profile("train_loss", min_points=5)
+    if train is None or not train.log_scale:
+        return False
+    return train.noise < 0.1  # noise about its own trend (second differences), so a steady fall is smooth
+
+
+def val_swing(ctx: Context) -> tuple[float, float, float, int] | None:
+    val = ctx.profile("val_loss", min_points=5)
+    if val is None or not val.log_scale:
+        return None
+    return _swing(val, ctx.axis == "step")
+
+
 def detect(ctx: Context) -> Finding | None:
     for name in ("train_loss", "val_loss"):
         p = ctx.profile(name, min_points=5)
-        if p is None or not p.log_scale:
+        if p is None or not p.log_scale or (name == "val_loss" and train_is_smooth(ctx)):
             continue
         swing = _swing(p, ctx.axis == "step")
         if swing is None:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from lossdoctor.detect import SeriesProfile
+from lossdoctor.diagnose import oscillation
 from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, Severity, clamp, fmt_x, length_factor
 
 ERROR_RATIO = 10.0  # an order of magnitude above the neighbours is an error
@@ -86,10 +87,41 @@ def _from_accuracy(ctx: Context) -> Finding | None:
     )
 
 
+def _from_unstable_evaluation(ctx: Context) -> Finding | None:
+    """Validation loss jumping up and down again and again while training loss is smooth: many spikes, none
+    isolated enough for the spike detector, one cause (the evaluation)."""
+    val = ctx.profile("val_loss", min_points=5)
+    if val is None or not oscillation.train_is_smooth(ctx):
+        return None
+    swing = oscillation.val_swing(ctx)
+    if swing is None:
+        return None
+    amplitude, alternation, _, start = swing
+    before = np.array([np.median(val.values[max(0, i - 3) : i]) if i else np.inf for i in range(len(val))])
+    jumps = np.flatnonzero(val.values > 1.5 * before)
+    onset_i = int(jumps[0]) if jumps.size else start
+    worst = int(np.argmax(val.values[onset_i:])) + onset_i
+    ratio = float(val.values[worst] / np.median(val.values))
+    return Finding(
+        code="val_spike",
+        severity="error" if ratio >= ERROR_RATIO else "warning",
+        confidence=clamp(0.5 + 0.3 * min(amplitude, 1.0) + 0.1 * alternation),
+        onset=float(val.steps[onset_i]),
+        metrics=("val_loss", "train_loss"),
+        evidence={"spike_at": float(val.steps[onset_i]), "spike_val_loss": round(float(val.values[worst]), 6),
+                  "baseline_val_loss": round(float(np.median(val.values)), 6), "max_ratio": round(ratio, 2),
+                  "spike_count": int(jumps.size), "recovers": True, "train_loss_smooth": True},
+        summary=f"Validation loss jumps up and down from {fmt_x(ctx.run, float(val.steps[onset_i]))} on (up to "
+        f"{ratio:.1f}x its median) while training loss stays smooth.",
+        explanation=EXPLANATION,
+        fixes=FIXES,
+    )
+
+
 def detect(ctx: Context) -> Finding | None:
     val = ctx.profile("val_loss", min_points=3)
     if val is None or not val.spikes:
-        return _from_accuracy(ctx)
+        return _from_accuracy(ctx) or _from_unstable_evaluation(ctx)
     train = ctx.profile("train_loss", min_points=2)
     spikes = []
     for s in val.spikes:
@@ -100,7 +132,7 @@ def detect(ctx: Context) -> Finding | None:
             continue  # a high first evaluation is usually just the start of training
         spikes.append(s)
     if not spikes:
-        return _from_accuracy(ctx)
+        return _from_accuracy(ctx) or _from_unstable_evaluation(ctx)
     first = spikes[0]
     worst = max(spikes, key=lambda s: s.ratio)
     evidence: dict[str, float | int | str | bool | None] = {
