@@ -19,7 +19,7 @@ from lossdoctor.diagnose.base import (
     validation_losses,
 )
 
-MIN_RISE = 0.01  # a 1 % rise counts only when the curve is smooth enough for it to stand above its noise
+MIN_RISE = 0.03  # below 3 % a converged curve's drift is not worth a warning, however smooth
 
 
 @dataclass(frozen=True)

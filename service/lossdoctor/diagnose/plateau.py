@@ -87,7 +87,8 @@ def find_plateau(ctx: Context) -> Flat | None:
         if acc is None:
             continue
         start = _frozen_from(acc, 1e-4)
-        if start is not None and len(acc) - start >= max(5, 0.5 * len(acc)) and acc.values[-1] < 0.999:
+        # stuck at one low value (a single class predicted); a converged model's accuracy is constant too
+        if start is not None and len(acc) - start >= max(5, 0.5 * len(acc)) and acc.values[-1] <= 0.5:
             return Flat(acc, start, "constant_accuracy", float(acc.values[-1]))
     return None
 
