@@ -10,7 +10,7 @@ from lossdoctor.cache import ResultCache, lookup
 from lossdoctor.config import Config
 from lossdoctor.engine import Diagnosis, diagnose, diagnosis_id
 from lossdoctor.exceptions import InputTooLarge
-from lossdoctor.render.json import diagnosis_json, response_json
+from lossdoctor.render.json import curves_json, diagnosis_json, response_json
 from lossdoctor.run import Run
 
 
@@ -22,6 +22,10 @@ def config() -> Config:
 def cache() -> ResultCache:
     store: ResultCache = current_app.extensions["lossdoctor.cache"]
     return store
+
+
+def curves_key(diagnosis_id: str) -> str:
+    return f"{diagnosis_id}:curves"
 
 
 def check_series_count(run: Run) -> None:
@@ -44,4 +48,5 @@ def diagnose_cached(run: Run, key: str | None = None, compute: Any = None) -> di
     diagnosis: Diagnosis = compute() if compute is not None else diagnose(run)
     document = diagnosis_json(diagnosis, key)
     store.put(key, document)
+    store.put(curves_key(key), curves_json(run))  # for plots of a stored diagnosis
     return response_json(document, run, cached=False)

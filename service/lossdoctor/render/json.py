@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from lossdoctor.diagnose import Finding
 from lossdoctor.engine import Diagnosis
 from lossdoctor.run import Run
@@ -117,3 +119,22 @@ def diagnosis_json(diagnosis: Diagnosis, diagnosis_id: str | None = None) -> dic
 
 def response_json(document: dict[str, Any], run: Run, cached: bool) -> dict[str, Any]:
     return {**document, "cached": cached, "input": input_json(run)}
+
+
+MAX_PLOT_POINTS = 2000
+
+
+def curves_json(run: Run, max_points: int = MAX_PLOT_POINTS) -> dict[str, Any]:
+    """The run's curves for drawing, stored beside its diagnosis: every series down-sampled to at most
+    `max_points` points (evenly by index, keeping every non-finite point so a NaN is never hidden)."""
+    out: dict[str, Any] = {"x_axis": run.x_axis, "series": {}}
+    for name, s in run.series.items():
+        n = len(s)
+        keep = np.zeros(n, dtype=bool)
+        keep[np.linspace(0, n - 1, min(n, max_points)).astype(int)] = True
+        keep |= ~np.isfinite(s.values)
+        out["series"][name] = {
+            "steps": [_x(float(x)) for x in s.steps[keep]],
+            "values": [_clean(float(v)) for v in s.values[keep]],
+        }
+    return out
