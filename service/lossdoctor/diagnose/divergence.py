@@ -99,6 +99,9 @@ def detect(ctx: Context) -> Finding | None:
         at_min = float(np.interp(train.steps[low], acc.steps, acc.values))
         evidence["train_accuracy_change"] = round(float(acc.values[-1]) - at_min, 4)
     evidence.update(_lr_context(ctx, onset))
+    if ctx.profile("lr") is None:
+        evidence["log_next"] = ("lr per step: it tells a schedule step or warm-up end (an LR increase before the "
+                                "turn) from a constant rate that is simply too high")
     cut = "10" if rise > 2 else "3"
     lr_note = ""
     if evidence.get("lr_increased_before_onset"):
@@ -131,7 +134,8 @@ PATHOLOGY = Pathology(
     code="divergence",
     meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it.",
     severity_rules="Always an error: the run is getting worse on the data it trains on.",
-    evidence_keys=("metric", "min_train_loss", "min_at", "last_train_loss", "rise_factor", "train_accuracy_change",
+    evidence_keys=("log_next", "metric", "min_train_loss", "min_at", "last_train_loss", "rise_factor",
+                   "train_accuracy_change",
                    "lr_at_onset", "lr_increased_before_onset"),
     detect=detect,
 )

@@ -54,6 +54,10 @@ def detect(ctx: Context) -> Finding | None:
     if explosion is not None:
         evidence.update(explosion_at=explosion[0], explosion_metric=explosion[1],
                         growth_factor=float(f"{explosion[2]:.3g}"))
+    if first is not None and first[1] == "grad_norm" and "train_loss" not in counts:
+        # Hugging Face's Trainer drops NaN/inf losses from its logged average (logging_nan_inf_filter), so a
+        # finite loss curve beside a non-finite gradient norm does not mean the loss was fine.
+        evidence["loss_may_hide_non_finite"] = True
     onset = min(x for x in (first[0] if first else None, explosion[0] if explosion else None) if x is not None)
     metric = first[1] if first and first[0] == onset else (explosion[1] if explosion else "train_loss")
     what = f"{metric} became {first[2]} at {fmt_x(ctx.run, first[0])}" if first else ""
@@ -88,6 +92,7 @@ PATHOLOGY = Pathology(
     "before them.",
     severity_rules="Always an error: the weights are no longer usable past the onset.",
     evidence_keys=("first_non_finite_at", "first_non_finite_metric", "first_non_finite_value",
-                   "non_finite_count", "explosion_at", "explosion_metric", "growth_factor"),
+                   "non_finite_count", "explosion_at", "explosion_metric", "growth_factor",
+                   "loss_may_hide_non_finite"),
     detect=detect,
 )

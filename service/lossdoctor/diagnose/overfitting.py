@@ -97,6 +97,8 @@ def detect(ctx: Context) -> Finding | None:
         gap_best = r.best_value - float(np.interp(onset, train.steps, train.smooth))
         gap_last = float(val.values[-1]) - float(train.values[-1])
     confidence = clamp((0.55 + min(r.rise, 1.0) * 0.4) * length_factor(len(val)) * (1.0 if train else 0.8))
+    log_next = None if train else ("train_loss per epoch: a falling train loss confirms overfitting, a rising "
+                                   "one divergence")
     others = [p.name for p in validation_losses(ctx) if p.name != val.name and rise_after_best(p)]
     return Finding(
         code="overfitting",
@@ -112,6 +114,7 @@ def detect(ctx: Context) -> Finding | None:
             "train_loss_change_since_best": None if change is None else round(change[1], 4),
             "gap_at_best": None if gap_best is None else round(gap_best, 6),
             "gap_at_last": None if gap_last is None else round(gap_last, 6),
+            "log_next": log_next,
         },
         summary=f"{val.name} was best at {fmt_x(ctx.run, onset)} ({val.values[r.best]:.4g}) and has risen "
         f"{r.rise:.0%} since, while training loss kept falling.",
@@ -134,6 +137,6 @@ PATHOLOGY = Pathology(
     "falling.",
     severity_rules="Always a warning: the best checkpoint is still usable.",
     evidence_keys=("best_epoch|best_step", "best_val_loss", "last_val_loss", "val_loss_rise",
-                   "train_loss_change_since_best", "gap_at_best", "gap_at_last"),
+                   "train_loss_change_since_best", "gap_at_best", "gap_at_last", "log_next"),
     detect=detect,
 )

@@ -154,6 +154,8 @@ def detect(ctx: Context) -> Finding | None:
                 "predictions are confidently wrong."
     if train is not None:
         evidence["train_loss_smooth"] = True
+    evidence["log_next"] = ("val loss of one validation batch in model.train() and in model.eval(): a large gap "
+                            "points at BatchNorm running statistics, no gap at the data or the loss")
     severity: Severity = "error" if worst.ratio >= ERROR_RATIO else "warning"
     return Finding(
         code="val_spike",
@@ -175,7 +177,7 @@ PATHOLOGY = Pathology(
     "training loss is smooth.",
     severity_rules="Error when a spike is 10x or more above its neighbours, otherwise a warning.",
     evidence_keys=("spike_at", "spike_val_loss", "baseline_val_loss", "ratio", "max_ratio", "spike_count",
-                   "recovers", "chance_ceiling", "above_chance_ceiling", "train_loss_smooth", "val_accuracy",
-                   "train_accuracy"),
+                   "recovers", "chance_ceiling", "above_chance_ceiling", "train_loss_smooth", "log_next",
+                   "val_accuracy", "train_accuracy"),
     detect=detect,
 )
