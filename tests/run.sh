@@ -9,13 +9,25 @@ VENV="${LOSSDOCTOR_VENV:-.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; "$PYTHON" -m venv "$VENV"; }
 fi
-# torch first and pinned in the same command: anything torch-dependent would otherwise pull a CUDA build.
-"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev,worker,tensorboard,mlflow-server,integrations]' 2>&1 | grep -v "is ignored" || true
-
 started_redis=""
+piplog=$(mktemp)
+cleanup() {
+  rm -f "$piplog"
+  if [ -n "$started_redis" ] && [ -f "$started_redis" ]; then
+    echo "tests/run.sh: stopping the redis-server it started (pid $(cat "$started_redis"))"
+    kill "$(cat "$started_redis")" || true
+  fi
+}
+trap cleanup EXIT
+
+# torch first and pinned in the same command: anything torch-dependent would otherwise pull a CUDA build.
+"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev,worker,tensorboard,mlflow-server,integrations]' \
+  >"$piplog" 2>&1 || { grep -v "is ignored" "$piplog"; echo "tests/run.sh: pip install failed" >&2; exit 1; }
+
 redis_up() { "$VENV/bin/python" -c "import redis,sys; redis.Redis(port=int(sys.argv[1]), socket_connect_timeout=1).ping()" "$1" 2>/dev/null; }
-if redis_up 6379; then
-  export LOSSDOCTOR_TEST_REDIS_URL="${LOSSDOCTOR_TEST_REDIS_URL:-redis://127.0.0.1:6379/9}"
+usual_port="${LOSSDOCTOR_REDIS_PORT:-6379}"  # where a machine's own Redis answers, if it has one
+if redis_up "$usual_port"; then
+  export LOSSDOCTOR_TEST_REDIS_URL="${LOSSDOCTOR_TEST_REDIS_URL:-redis://127.0.0.1:$usual_port/9}"
 else
   command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
   port=$("$VENV/bin/python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
@@ -26,8 +38,6 @@ else
   for _ in $(seq 50); do redis_up "$port" && break; sleep 0.1; done
   export LOSSDOCTOR_TEST_REDIS_URL="redis://127.0.0.1:$port/9"
 fi
-cleanup() { if [ -n "$started_redis" ] && [ -f "$started_redis" ]; then kill "$(cat "$started_redis")" || true; fi; }
-trap cleanup EXIT
 
 export HF_HUB_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true KERAS_BACKEND=torch
 "$VENV/bin/ruff" check service tests bench
