@@ -12,7 +12,9 @@ import orjson
 from lossdoctor.engine import Diagnosis, diagnose
 from lossdoctor.exceptions import LossDoctorError, UnreadableInput, UnsupportedFormat
 from lossdoctor.ingest import formats
+from lossdoctor.render import ci
 from lossdoctor.render.json import diagnosis_json, response_json
+from lossdoctor.render.markdown import to_markdown
 from lossdoctor.text import diagnose_text, text_id
 
 EXIT_OK, EXIT_WARNING, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2, 3
@@ -67,7 +69,14 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         print(f"lossdoctor: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     document = response_json(diagnosis_json(diagnosis, ident), run, cached=False)
-    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    if args.format == "github":
+        sys.stdout.buffer.write(ci.to_github(document, None if args.source == "-" else args.source).encode())
+    elif args.format == "junit":
+        sys.stdout.buffer.write(ci.to_junit(document, args.fail_on).encode())
+    elif args.format == "markdown":
+        sys.stdout.buffer.write(to_markdown(document).encode())
+    else:
+        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     return exit_status(diagnosis, args.fail_on)
 
 
@@ -78,6 +87,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from lossdoctor.jobs.worker import main as run_worker  # torch is imported by the worker only
+
+    return run_worker(burst=args.burst)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lossdoctor", description="Diagnose training curves.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("source", help="a file path, or - for standard input")
     d.add_argument("--input-format", choices=[*formats.FORMATS, "text"], default=None,
                    help="the input's format; `text` reads a pasted post (default: detected from its content)")
-    d.add_argument("--format", choices=["json"], default="json", help="output format (default: json)")
+    d.add_argument("--format", choices=["json", "github", "junit", "markdown"], default="json",
+                   help="output: the API's JSON, GitHub Actions annotations, JUnit XML or markdown (default: json)")
     d.add_argument("--fail-on", choices=["warning", "error"], default="error",
                    help="exit 1 on warnings too (errors always exit 2)")
     d.set_defaults(func=cmd_diagnose)
@@ -94,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=2)
     s.set_defaults(func=cmd_serve)
+    w = sub.add_parser("worker", help="train reproduction jobs from the Redis queue (REDIS_URL)")
+    w.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    w.set_defaults(func=cmd_worker)
     return parser
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from lossdoctor.api.body import parse_json, read_body
 from lossdoctor.api.common import cache, config, diagnose_cached
+from lossdoctor.api.reports import negotiate
 from lossdoctor.exceptions import NotFound
 from lossdoctor.ingest.payload import run_from_payload
 
@@ -19,7 +20,7 @@ def create() -> tuple[Response, int, dict[str, str]]:
     body = parse_json(read_body(request, settings.max_body_bytes))
     run = run_from_payload(body, max_points=settings.max_series_points)
     document = diagnose_cached(run)
-    return jsonify(document), 200, {"Location": document["links"]["self"]}
+    return negotiate(document) or jsonify(document), 200, {"Location": document["links"]["self"]}
 
 
 @bp.get("/<diagnosis_id>")
@@ -30,4 +31,5 @@ def show(diagnosis_id: str) -> Response:
     stored = cache().get(diagnosis_id)
     if stored is None:
         raise NotFound(f"no diagnosis {diagnosis_id!r}: it never existed or has expired; POST the run again")
-    return jsonify({**stored, "cached": True})
+    document = {**stored, "cached": True}
+    return negotiate(document) or jsonify(document)

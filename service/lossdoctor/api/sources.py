@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lossdoctor.api.body import parse_json, read_body
 from lossdoctor.api.common import config, diagnose_cached
+from lossdoctor.api.reports import negotiate
 from lossdoctor.exceptions import InputTooLarge, InvalidInput, UnreadableInput
 from lossdoctor.ingest import formats
 from lossdoctor.ingest.formats.mlflow import fetch_mlflow_run
@@ -26,10 +28,11 @@ class MlflowRequest(BaseModel):
     run_id: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
-def _reply(document: dict[str, object], source: dict[str, object]) -> tuple[Response, int, dict[str, str]]:
+def _reply(document: dict[str, Any], source: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
     links = document["links"]
     assert isinstance(links, dict)
-    return jsonify({**document, "source": source}), 200, {"Location": str(links["self"])}
+    answer = {**document, "source": source}
+    return negotiate(answer) or jsonify(answer), 200, {"Location": str(links["self"])}
 
 
 @bp.post("/file")
