@@ -21,6 +21,10 @@ class Config:
     max_series_points: int = 1_000_000
     max_series: int = 256
     redis_timeout_seconds: float = 0.5
+    job_timeout_seconds: int = 600  # a reproduction job is killed after this (and retried or failed)
+    job_result_ttl_seconds: int = 24 * 3600  # how long a finished or failed reproduction is readable
+    job_retries: int = 2  # a job whose worker died or timed out is run again this many times
+    worker_device: str = "auto"  # `lossdoctor worker`: auto (CUDA when usable), cpu, cuda, cuda:N
     log_level: str = "INFO"
 
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from lossdoctor.api import diagnoses, health, pathologies, sources
+from lossdoctor.api import diagnoses, health, pathologies, plots, reports, reproductions, sources
 from lossdoctor.api.errors import register_error_handlers
 
 
@@ -13,4 +13,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(diagnoses.bp)
     app.register_blueprint(pathologies.bp)
     app.register_blueprint(sources.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(plots.bp)
+    app.register_blueprint(reproductions.bp)
     register_error_handlers(app)
