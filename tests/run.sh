@@ -21,8 +21,11 @@ cleanup() {
 trap cleanup EXIT
 
 # torch first and pinned in the same command: anything torch-dependent would otherwise pull a CUDA build.
-"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev,worker,tensorboard,mlflow-server,integrations]' \
+"$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev,worker,tensorboard,mlflow-server,integrations,browser]' \
   >"$piplog" 2>&1 || { grep -v "is ignored" "$piplog"; echo "tests/run.sh: pip install failed" >&2; exit 1; }
+
+# The web page is tested in a real headless Chromium: Debian's, since Playwright's own download cannot work here.
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 redis_up() { "$VENV/bin/python" -c "import redis,sys; redis.Redis(port=int(sys.argv[1]), socket_connect_timeout=1).ping()" "$1" 2>/dev/null; }
 usual_port="${LOSSDOCTOR_REDIS_PORT:-6379}"  # where a machine's own Redis answers, if it has one
