@@ -124,15 +124,32 @@ def response_json(document: dict[str, Any], run: Run, cached: bool) -> dict[str,
 MAX_PLOT_POINTS = 2000
 
 
+def plot_indices(values: np.ndarray, max_points: int) -> np.ndarray:
+    """Which points a plot keeps: every point of a short series; of a long one, the lowest and the highest
+    of each of `max_points / 2` equal buckets (so a one-step spike is never averaged or sampled away), the
+    first and the last point, and every non-finite value."""
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n)
+    finite = np.where(np.isfinite(values), values, np.nan)
+    keep = np.zeros(n, dtype=bool)
+    keep[[0, n - 1]] = True
+    keep |= ~np.isfinite(values)
+    edges = np.linspace(0, n, max(1, max_points // 2) + 1).astype(int)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        chunk = finite[lo:hi]
+        if hi > lo and not np.isnan(chunk).all():
+            keep[lo + int(np.nanargmin(chunk))] = True
+            keep[lo + int(np.nanargmax(chunk))] = True
+    return np.flatnonzero(keep)
+
+
 def curves_json(run: Run, max_points: int = MAX_PLOT_POINTS) -> dict[str, Any]:
-    """The run's curves for drawing, stored beside its diagnosis: every series down-sampled to at most
-    `max_points` points (evenly by index, keeping every non-finite point so a NaN is never hidden)."""
+    """The run's curves for drawing, stored beside its diagnosis: each series reduced to about `max_points`
+    points by `plot_indices`, which keeps spikes and non-finite values visible."""
     out: dict[str, Any] = {"x_axis": run.x_axis, "series": {}}
     for name, s in run.series.items():
-        n = len(s)
-        keep = np.zeros(n, dtype=bool)
-        keep[np.linspace(0, n - 1, min(n, max_points)).astype(int)] = True
-        keep |= ~np.isfinite(s.values)
+        keep = plot_indices(s.values, max_points)
         out["series"][name] = {
             "steps": [_x(float(x)) for x in s.steps[keep]],
             "values": [_clean(float(v)) for v in s.values[keep]],

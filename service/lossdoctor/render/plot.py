@@ -55,9 +55,36 @@ def _color(name: str) -> str:
     return _COLORS["val"] if name.startswith("val") else _COLORS["train"] if name.startswith("train") else "#6a3d9a"
 
 
+def _gap_after(steps: list[float]) -> list[int]:
+    """Indices after which the x axis jumps by more than 3x its usual step (epochs 1-5, then 75-77)."""
+    if len(steps) < 3:
+        return []
+    diffs = sorted(b - a for a, b in zip(steps, steps[1:], strict=False))
+    usual = diffs[len(diffs) // 2]
+    return [i for i in range(len(steps) - 1) if usual > 0 and steps[i + 1] - steps[i] > 3 * usual]
+
+
+def _runs(steps: list[float], values: list[float]) -> list[tuple[list[float], list[float]]]:
+    """The curve split where it was not logged, so a line never claims values nobody measured."""
+    cuts = [0, *(i + 1 for i in _gap_after(steps)), len(steps)]
+    return [(steps[a:b], values[a:b]) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+def _gaps(steps: list[float], values: list[float]) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    return [((steps[i], values[i]), (steps[i + 1], values[i + 1])) for i in _gap_after(steps)]
+
+
+def _legend(ax: Axes) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+
+
 def _shade(ax: Axes, name: str, profile: dict[str, Any], higher_is_better: bool) -> None:
-    """Light bands behind the curve: red where it moves the wrong way, green the right way, grey flat."""
-    for seg in profile.get("segments", []):
+    """Light bands behind the curve: red where it moves the wrong way, green the right way, grey flat.
+
+    A single segment is not shaded: a band over the whole run says nothing the curve does not."""
+    segments = profile.get("segments", [])
+    for seg in segments if len(segments) > 1 else []:
         trend = seg.get("trend")
         good = (trend == "rising") == higher_is_better
         kind = "flat" if trend not in ("rising", "falling") else ("good" if good else "bad")
@@ -81,7 +108,10 @@ def _draw_panel(ax: Axes, names: list[str], curves: dict[str, Any], profiles: di
         steps, values, bad = _points(curves[name])
         drawn[name] = (steps, values)
         style = "-o" if len(steps) <= 40 else "-"
-        ax.plot(steps, values, style, color=_color(name), lw=1.4, ms=3, label=name, zorder=3)
+        for i, (xs, ys) in enumerate(_runs(steps, values)):
+            ax.plot(xs, ys, style, color=_color(name), lw=1.4, ms=3, label=name if i == 0 else None, zorder=3)
+        for (x0, y0), (x1, y1) in _gaps(steps, values):  # epochs not logged: dotted, not drawn as measured
+            ax.plot([x0, x1], [y0, y1], ":", color=_color(name), lw=1.0, alpha=0.7, zorder=2)
         if bad:
             label = None if marked else "non-finite (NaN/inf)"
             mark = ax.scatter(bad, [1.0] * len(bad), marker="x", s=60, lw=2.2, color="#d00000",
@@ -170,11 +200,16 @@ def plot(document: dict[str, Any], curves: dict[str, Any], fmt: Literal["svg", "
         _set_xlim(ax, series)
         _mark_findings(ax, document, drawn, x_axis)
         ax.set_ylabel("loss" + (" (log)" if ax.get_yscale() == "log" else ""))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+        _legend(ax)
+        if not series:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "No numbers in this input: the findings come from the description.\n"
+                    "Post the logged loss values to see the curves.", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=12, color="#555555", gid="no-curves")
         if ax2 is not None:
             _draw_panel(ax2, acc_names, series, profiles, higher_is_better=True)
             ax2.set_ylabel("accuracy")
-            ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+            _legend(ax2)
         (ax2 or ax).set_xlabel(x_axis)
         fig.suptitle(_title(document), fontsize=12, fontweight="bold",
                      color="#c00000" if document.get("status") == "unhealthy" else "#1a1a1a")

@@ -221,3 +221,9 @@ def test_free_text_gives_a_run_or_none_and_spans_index_the_text(text: str) -> No
     if found is not None:
         assert all(0 <= a < b <= len(text) for a, b in found[1])
         assert all(b1 <= a2 for (_, b1), (a2, _) in zip(found[1], found[1][1:], strict=False))
+
+
+def test_a_record_of_bookkeeping_alone_is_dropped_not_a_crash() -> None:
+    """Found by the fuzzer: a Keras line whose only `metric` after filtering was bookkeeping emptied a record."""
+    text = '0/0 [=====] - 1s - loss: 0 - acc: 0 - val_loss: 0\nB"0\n0/0 [=====] - 1s - loss: 0 - acc: 0 - val_loss: 0\nB"0'
+    survives(TEXT_PARSERS["console"], text)

@@ -183,6 +183,7 @@ def _keep(segment: list[Record]) -> list[Record]:
             rec.keys = {k for k in rec.keys if _placement.metric_like(k)}
     for rec in segment:
         rec.events = [ev for ev in rec.events if ev.kind != "metric" or not ev.key.endswith(_BOOKKEEPING)]
+    segment = [rec for rec in segment if rec.events]  # a record of bookkeeping alone is no record
     seen: set[str] = set()
     for rec in segment:
         if rec.keys & seen:
