@@ -53,7 +53,8 @@ def slack_limit_violations(message: dict[str, Any]) -> list[str]:
             if not 0 < len(elements) <= MAX_ACTIONS:
                 problems.append(f"block {i}: actions")
             for e in elements:
-                if len(e["text"]["text"]) > BUTTON_TEXT or len(e["url"]) > BUTTON_URL or len(e["action_id"]) > ACTION_ID:
+                too_long = len(e["text"]["text"]) > BUTTON_TEXT or len(e["url"]) > BUTTON_URL
+                if too_long or len(e["action_id"]) > ACTION_ID:
                     problems.append(f"block {i}: button")
         elif kind != "divider":
             problems.append(f"block {i}: unknown type {kind}")

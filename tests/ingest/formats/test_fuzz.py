@@ -225,5 +225,6 @@ def test_free_text_gives_a_run_or_none_and_spans_index_the_text(text: str) -> No
 
 def test_a_record_of_bookkeeping_alone_is_dropped_not_a_crash() -> None:
     """Found by the fuzzer: a Keras line whose only `metric` after filtering was bookkeeping emptied a record."""
-    text = '0/0 [=====] - 1s - loss: 0 - acc: 0 - val_loss: 0\nB"0\n0/0 [=====] - 1s - loss: 0 - acc: 0 - val_loss: 0\nB"0'
+    line = "0/0 [=====] - 1s - loss: 0 - acc: 0 - val_loss: 0"
+    text = f'{line}\nB"0\n{line}\nB"0'
     survives(TEXT_PARSERS["console"], text)
