@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from lossdoctor.api.common import cache
-from lossdoctor.exceptions import NotFound
+from lossdoctor.exceptions import InvalidInput, NotFound
 from lossdoctor.render.markdown import to_markdown
 from lossdoctor.render.slack import to_slack
 
@@ -38,13 +38,28 @@ def report(diagnosis_id: str) -> Response:
     return markdown_response(stored(diagnosis_id))
 
 
-def negotiate(document: dict[str, Any]) -> Response | None:
+OUTPUT_FORMATS = ("json", "markdown", "slack")
+
+
+def output_format() -> str | None:
+    """The `format` query parameter when it names an output form (`json`, `markdown`, `slack`), else None."""
+    wanted = request.args.get("format")
+    return wanted if wanted in OUTPUT_FORMATS else None
+
+
+def negotiate(document: dict[str, Any], *, other_formats_allowed: bool = False) -> Response | None:
     """The answer in the form the client asked for, or None for the usual JSON.
 
-    `?format=slack` wins (a webhook relay cannot set headers); otherwise an `Accept` that prefers
-    `text/markdown` over `application/json` gets the Markdown report. A bare `*/*` stays JSON."""
-    if request.args.get("format") == "slack":
+    `?format=slack|markdown|json` wins (a webhook relay or a chat link cannot set headers); otherwise an
+    `Accept` that prefers `text/markdown` over `application/json` gets the Markdown report, and a bare `*/*`
+    stays JSON. Any other `format` is refused, except where it names the input (`/file`)."""
+    wanted = output_format()
+    if wanted is None and request.args.get("format") and not other_formats_allowed:
+        raise InvalidInput(f"format must be one of {list(OUTPUT_FORMATS)}, not {request.args['format'][:40]!r}")
+    if wanted == "slack":
         return jsonify(to_slack(document, base_url=request.host_url))
-    if request.accept_mimetypes.best_match(["application/json", "text/markdown"]) == "text/markdown":
+    if wanted == "markdown":
+        return markdown_response(document)
+    if wanted is None and request.accept_mimetypes.best_match(["application/json", "text/markdown"]) == "text/markdown":
         return markdown_response(document)
     return None

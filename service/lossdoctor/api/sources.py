@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lossdoctor.api.body import parse_json, read_body
 from lossdoctor.api.common import config, diagnose_cached
-from lossdoctor.api.reports import negotiate
+from lossdoctor.api.reports import negotiate, output_format
 from lossdoctor.exceptions import InputTooLarge, InvalidInput, UnreadableInput
 from lossdoctor.ingest import formats
 from lossdoctor.ingest.formats.mlflow import fetch_mlflow_run
@@ -32,7 +32,8 @@ def _reply(document: dict[str, Any], source: dict[str, Any]) -> tuple[Response, 
     links = document["links"]
     assert isinstance(links, dict)
     answer = {**document, "source": source}
-    return negotiate(answer) or jsonify(answer), 200, {"Location": str(links["self"])}
+    rendered = negotiate(answer, other_formats_allowed=source.get("kind") == "file")
+    return rendered or jsonify(answer), 200, {"Location": str(links["self"])}
 
 
 @bp.post("/file")
@@ -49,7 +50,10 @@ def from_file() -> tuple[Response, int, dict[str, str]]:
     data = upload.stream.read(settings.max_file_bytes + 1)
     if len(data) > settings.max_file_bytes:
         raise InputTooLarge(f"the file exceeds {settings.max_file_bytes} bytes", limit=settings.max_file_bytes)
-    requested = request.form.get("format") or request.args.get("format") or None
+    # The input format: form field `format`, or query `input_format` (query `format` too, unless it names
+    # an output form such as `slack`).
+    query_format = None if output_format() else request.args.get("format")
+    requested = request.form.get("format") or request.args.get("input_format") or query_format or None
     name = upload.filename or None
     fmt = requested or formats.detect_format(data, name)
     run = formats.parse(data, format=fmt, filename=name, max_points=settings.max_series_points)
