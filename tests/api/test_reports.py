@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -68,3 +69,24 @@ def test_unknown_ids_are_404_problems(client: FlaskClient, path: str, ident: str
     assert answer.status_code == 404
     assert answer.mimetype == "application/problem+json"
     assert "POST" in answer.get_json()["detail"] or "ids are" in answer.get_json()["detail"]
+
+
+def test_file_upload_takes_input_format_and_answers_in_slack(client: FlaskClient) -> None:
+    log = (DATA / "payloads" / "003_overfitting.json").read_bytes()
+    answer = client.post("/v1/diagnoses/file?format=slack&input_format=lossdoctor",
+                         data={"file": (io.BytesIO(log), "run.json")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 200
+    assert answer.get_json()["blocks"][0]["text"]["text"].startswith("LossDoctor: overfitting from epoch 3")
+    forced = client.post("/v1/diagnoses/file?format=lossdoctor",  # the older spelling still names the input
+                         data={"file": (io.BytesIO(log), "run.json")},
+                         content_type="multipart/form-data")
+    assert forced.get_json()["source"]["format"] == "lossdoctor"
+
+
+def test_markdown_format_parameter_and_unknown_formats(client: FlaskClient, payload_003: dict[str, Any]) -> None:
+    markdown = client.post("/v1/diagnoses?format=markdown", json=payload_003)
+    assert markdown.mimetype == "text/markdown"
+    bad = client.post("/v1/diagnoses?format=xml", json=payload_003)
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    assert "json" in bad.get_json()["detail"] and "slack" in bad.get_json()["detail"]
