@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from lossdoctor.api import diagnoses, health, pathologies, plots, reports, reproductions, sources
+from lossdoctor.api import diagnoses, health, pathologies, plots, reports, reproductions, sources, web
 from lossdoctor.api.errors import register_error_handlers
 
 
@@ -16,4 +16,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(plots.bp)
     app.register_blueprint(reproductions.bp)
+    app.register_blueprint(web.bp)
     register_error_handlers(app)
