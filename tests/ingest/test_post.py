@@ -163,3 +163,25 @@ def test_code_named_inside_a_sentence_is_prose() -> None:
     post = read_post(text)
     assert post.code_blocks == []
     assert {s.code for s in post.symptoms} == {"oscillation"}
+
+
+@pytest.mark.parametrize("case_id", ["009", "015", "028", "042"])
+def test_a_pasted_structured_file_is_read_with_its_own_parser(case_id: str) -> None:
+    """Keras CSVLogger files (CRLF included) and history JSON pasted as text: read as the file they are."""
+    import json
+
+    case = json.loads((Path(__file__).parents[1] / "data" / "real-logs" / f"{case_id}.json").read_text())
+    post = read_post(case["raw"])
+    assert post.run is not None
+    assert {"train_loss", "val_loss"} <= set(post.run.series)
+    sent = case["payload"]["metrics"]["val_loss"]
+    assert len(post.run.series["val_loss"]) == len(sent["values"] if isinstance(sent, dict) else sent)
+
+
+def test_a_csv_inside_a_fence_in_prose_is_found_with_its_span() -> None:
+    rows = "\n".join(f"{e},{1.0 / (e + 1):.4f},{0.9 + 0.05 * e:.4f}" for e in range(8))
+    text = f"My val loss goes up, why?\n\n```\nepoch,loss,val_loss\n{rows}\n```\nThanks!"
+    post = read_post(text)
+    assert post.run is not None and len(post.run.series["val_loss"]) == 8
+    (start, end), = post.series_spans
+    assert text[start:end].startswith("epoch,loss,val_loss") and text[start:end].endswith(rows.splitlines()[-1])

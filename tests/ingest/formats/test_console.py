@@ -242,3 +242,17 @@ def test_parsing_time_grows_linearly(unit: str) -> None:
     small, large = timed(100_000), timed(200_000)
     assert large < 3 * small + 0.05
     assert large < 5.0
+
+
+def test_a_name_before_the_epoch_batch_pair_names_the_value_after_its_legend() -> None:
+    """Real log 044 (`print('Loss [%d, %d](epoch, minibatch): ' ...)`) and the PyTorch CIFAR tutorial's
+    `[1,  2000] loss: 2.176` are the same record with the name on either side of the pair."""
+    from lossdoctor.ingest.formats import parse_log_text
+
+    named = "Loss [65, 200](epoch, minibatch):  2.54\nLoss [65, 300](epoch, minibatch):  2.53\n" \
+            "Loss [66, 100](epoch, minibatch):  2.52\nLoss [66, 200](epoch, minibatch):  2.51\n"
+    tutorial = "[65,  200] loss: 2.54\n[65,  300] loss: 2.53\n[66,  100] loss: 2.52\n[66,  200] loss: 2.51\n"
+    runs = [parse_log_text(text) for text in (named, tutorial)]
+    assert all(r is not None and list(r[0].series) == ["train_loss"] for r in runs)
+    values = [list(r[0].series["train_loss"].values) for r in runs if r is not None]
+    assert values[0] == values[1] == [2.54, 2.53, 2.52, 2.51]

@@ -25,8 +25,6 @@ CASES = {
 WITH_PAYLOAD = sorted(k for k, v in CASES.items() if v.get("payload"))
 UNSUPPORTED = {
     "038": "headerless CSV rows pasted in an issue: the columns have no names to read",
-    "044": "`Loss [65, 200](epoch, minibatch): 2.54` puts the name before the position tuple; "
-    "no general grammar reads it",
     "049": "two train losses per epoch: we read tqdm's `loss=` postfix as train_loss, the payload names the "
     "printed epoch mean `train_loss` (we keep it as `Mean Training loss`)",
 }

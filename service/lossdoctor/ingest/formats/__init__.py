@@ -9,6 +9,7 @@ Public API (wired into the HTTP endpoints and the CLI):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from lossdoctor.exceptions import InvalidInput, LossDoctorError, UnreadableInput, UnsupportedFormat
@@ -97,9 +98,14 @@ def parse(data: bytes, format: str | None = None, filename: str | None = None,
 def parse_log_text(text: str) -> tuple[Run, list[tuple[int, int]]] | None:
     """The console-log metrics inside free text, with the (start, end) spans they were read from.
 
-    Coqui and Caffe logs have their own grammars; everything else goes through the console grammar,
-    which copes with prose, code and lost line breaks. Returns None when no metric series is found.
+    A whole structured file pasted as text (a CSVLogger or Lightning `metrics.csv`, a `trainer_state.json`,
+    a Keras history, JSON Lines), alone or in a markdown fence, is read with its own parser. Coqui and Caffe
+    logs have their own grammars; everything else goes through the console grammar, which copes with prose,
+    code and lost line breaks. Returns None when no metric series is found.
     """
+    structured = _structured_text(text)
+    if structured is not None:
+        return structured
     for module in (coqui, caffe):
         if module.detect(text):
             where = module.extent(text)
@@ -110,6 +116,33 @@ def parse_log_text(text: str) -> tuple[Run, list[tuple[int, int]]] | None:
             if where is not None:
                 return run, [where]
     return console.parse_log_text(text)
+
+
+_STRUCTURED_FORMATS = ("hf_trainer_state", "mlflow", "lossdoctor", "keras_history", "jsonl", "csv")
+_FENCED = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
+
+
+def _structured_text(text: str) -> tuple[Run, list[tuple[int, int]]] | None:
+    """The largest run read from the whole text, or from a fenced block, that is a structured file."""
+    candidates = [(0, len(text))] + [m.span(1) for m in _FENCED.finditer(text)]
+    best: tuple[Run, list[tuple[int, int]]] | None = None
+    for start, end in candidates:
+        chunk = text[start:end]
+        body = chunk.strip()
+        if not body:
+            continue
+        fmt = _detect_json(body, "") if body.startswith(("{", "[")) else "csv" if csv_table.detect(body) else None
+        if fmt not in _STRUCTURED_FORMATS:
+            continue
+        try:
+            run = _TEXT_PARSERS[fmt](body, DEFAULT_MAX_POINTS)
+        except LossDoctorError:
+            continue
+        points = sum(len(s) for s in run.series.values())
+        if points and (best is None or points > sum(len(s) for s in best[0].series.values())):
+            lead = len(chunk) - len(chunk.lstrip())
+            best = (run, [(start + lead, start + lead + len(body))])
+    return best
 
 
 def _detect_json(text: str, name: str) -> str | None:

@@ -23,6 +23,8 @@ _TOKEN = re.compile(
     r"|(?P<punct>[^\w\s+-]+|[+-])"
 )
 
+_PAIR_LEGEND = re.compile(r"\s*\(\s*(?:epoch|iter|iteration|step|batch|minibatch|mini-batch|i)\s*,\s*"
+                          r"(?:epoch|iter|iteration|step|batch|minibatch|mini-batch|i)\s*\)", re.IGNORECASE)
 _EPOCH_BATCH = re.compile(r"\[ {0,8}(\d{1,9}), {0,8}(\d{1,9})\]")
 # What `Epoch 3`, `Step [100/600]`, `iter 100:` and `GLOBAL_STEP: 5` position a record by.
 POSITION_WORDS = {"epoch": "epoch", "ep": "epoch", "step": "step", "global_step": "step", "iter": "step",
@@ -80,7 +82,11 @@ def events(text: str) -> list[Event]:
                              value=float(pair.group(1))))
             out.append(Event("marker", pair.start(2), pair.end(2), index, index, key="step",
                              value=float(pair.group(2))))
-            words, seps, skip_to = [], [], pair.end()
+            # `Loss [65, 200](epoch, minibatch):  2.54`: the name before the pair names the value after it,
+            # once the pair's legend is skipped.
+            legend = _PAIR_LEGEND.match(text, pair.end())
+            words = words if words and not text[words[-1][1]:m.start()].count("\n") else []
+            seps, skip_to = [], legend.end() if legend else pair.end()
             continue
         if kind == "word":
             word = m.group().rstrip("./-")
