@@ -32,6 +32,8 @@ PARAPHRASES: list[tuple[str, str]] = [
     ("val_spike", "There are huge jumps in the validation loss."),
     ("loss_spike", "The training loss spikes at step 4000 and then recovers after a few hundred steps."),
     ("loss_spike", "I see sudden spikes in the training loss."),
+    ("loss_spike", "Sometimes the loss suddenly jumps way up, by several times."),
+    ("loss_spike", "the training loss occasionally spikes"),
     ("plateau", "My loss is stuck at 0.693 from the first epoch."),
     ("plateau", "The training loss does not decrease at all."),
     ("plateau", "the loss doesn't change no matter what learning rate I use"),
@@ -40,6 +42,7 @@ PARAPHRASES: list[tuple[str, str]] = [
     ("oscillation", "my training loss oscillates and never settles"),
     ("oscillation", "The validation accuracy jumps around between 60% and 80%."),
     ("oscillation", "The loss is very unstable."),
+    ("oscillation", "The train loss is very volatile, it jumps from 1.4 to 2.5 and back."),
     ("underfitting", "The training accuracy is very low, around 30%."),
     ("underfitting", "The model can't even fit the training data."),
     ("underfitting", "I suspect the model is underfitting."),
@@ -64,6 +67,7 @@ def test_paraphrase(code: str, text: str) -> None:
     "I used the KL divergence as my loss.",
     "The model got stuck in a local minimum, maybe?",
     "My validation accuracy is 92% and the training accuracy is 95%.",
+    "At epoch 30 the training loss and validation loss both increased by several times.",
 ])
 def test_no_symptom(text: str) -> None:
     assert codes(text) == set()

@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass
 
 
+NO_FINDING = ""  # a family that only claims its span, so that no other family reads it
+
+
 @dataclass(frozen=True)
 class Symptom:
     code: str  # one of the finding codes in `lossdoctor.diagnose.catalog.FINDING_CODES`
@@ -42,6 +45,7 @@ _DOWN = (r"(?:decreas\w*|going down|goes down|go down|went down|falls|falling|fe
 _THEN = r"(?:and |but )?(?:then|afterwards?|later|again|after (?:that|a while|some \w+))"
 _FLAT = (r"(?:settl\w*|stays?|stayed|staying|remains?|remained|flat\w*|plateau\w*|constant|stable|stagnat\w*|"
          r"unchanged|(?:does ?n[o']?t|did ?n[o']?t) (?:change|improve)|the same|saturat\w*)")
+_SUDDEN = r"(?:suddenly|abruptly|occasionally|sometimes)"  # a sudden jump is a spike, not the slow turn of a divergence
 _NEG = re.compile(r"\b(?:not|no|never|without|neither|nor|hardly|barely)\b|n't\b|n[o']t\b", re.I)
 _NUMBER_LOSS = re.compile(r"\bloss (?:of|is|was|at|reache[sd]|goes to|went to|jumps? to|=|:)\s*~?(\d{2,}(?:\.\d+)?)",
                           re.I)
@@ -72,6 +76,7 @@ _FAMILIES: tuple[_Family, ...] = (
        r"back|goes? back|returns?|settles? (?:back|down)|then (?:decreas\w*|drops?|goes down))"),
     _f("loss_spike", r"\b(?:sudden |occasional |periodic |random |big )?spikes? in (?:the |my )?(?:training |train )?"
        r"loss\b"),
+    _f("loss_spike", rf"\b{_LOSS}\W+{_gap(2)}{_SUDDEN} (?:jump\w*|spik\w*|shoots?|shot|explod\w*)"),
     _f("divergence", rf"\b{_LOSS}\W+{_gap(3)}{_DOWN}\W+{_gap(6)}{_THEN}\W+{_gap(3)}{_UP}"),
     _f("divergence", rf"\b{_TRAIN}\W+{_gap(4)}{_UP}"),
     _f("divergence", rf"\b(?:increas\w*|rising|growing|exploding) {_TRAIN}"),
@@ -79,6 +84,9 @@ _FAMILIES: tuple[_Family, ...] = (
        r"(?:suddenly |then |starts to |begins to )?(?:drops?|dropp\w*|decreas\w*|falls?|fell|deteriorat\w*|"
        r"collaps\w*)"),
     _f("divergence", r"\b(?:loss|training|model|optimi[sz]er|it) (?:\w+ ){0,2}diverg(?:es|ed|ing|e)\b"),
+    # Both curves rising together is no overfitting, and alone it does not say which failure it is: the span is
+    # claimed (so the validation half is not read as overfitting) and yields no finding.
+    _f(NO_FINDING, rf"\b{_TRAIN} and (?:the )?{_VAL}\W+(?:both |all )?(?:\w+ )?{_UP}"),
     _f("overfitting", rf"\b{_VAL}\W+{_gap(5)}{_UP}"),
     _f("overfitting", rf"\b(?:increas\w*|rising|growing|climbing) {_VAL}"),
     _f("overfitting", r"\bover-?fit(?:s|ting|ted)?\b"),
@@ -96,9 +104,9 @@ _FAMILIES: tuple[_Family, ...] = (
     _f("plateau", r"\b(?:model|network|net) (?:is ?n[o']?t|does ?n[o']?t|did ?n[o']?t|not) (?:\w+ )?learn\w*",
        negatable=False),
     _f("oscillation", rf"\b(?:{_VAL}|{_LOSS}|{_ACC})\W+{_gap(4)}(?:fluctuat\w*|oscillat\w*|"
-       r"jump\w* (?:around|up and down)|bounc\w*|unstable|erratic|noisy|zig-?zag\w*|"
+       r"jump\w* (?:around|up and down)|bounc\w*|unstable|erratic|noisy|volatile|jittery|zig-?zag\w*|"
        r"(?:goes|going|went) up and down|all over the place)"),
-    _f("oscillation", rf"\b(?:fluctuations?|oscillations?|unstable|erratic|noisy) (?:\w+ ){{0,2}}"
+    _f("oscillation", rf"\b(?:fluctuations?|oscillations?|unstable|erratic|noisy|volatile) (?:\w+ ){{0,2}}"
        rf"(?:{_VAL}|{_LOSS}|{_ACC})"),
     _f("underfitting", r"\bunder-?fit(?:s|ting|ted)?\b"),
     _f("underfitting", r"\b(?:can'?t|cannot|can not|unable to|fails? to|does ?n[o']?t|did ?n[o']?t) (?:even )?"
@@ -169,6 +177,7 @@ def find_symptoms(prose: str) -> list[Symptom]:
         if not taken.overlaps(extra.start, extra.end):
             kept.append((extra, None))
             taken.add(extra.start, extra.end)
+    kept = [(s, f) for s, f in kept if s.code != NO_FINDING]
     present = {s.code for s, f in kept if f is None or f.needs is None}
     out = [s for s, f in kept if f is None or f.needs is None or f.needs in present]
     return sorted(out, key=lambda s: s.start)
