@@ -48,6 +48,7 @@ PARAPHRASES: list[tuple[str, str]] = [
     ("underfitting", "I suspect the model is underfitting."),
     ("val_below_train", "Why is my validation loss lower than my training loss?"),
     ("val_below_train", "The training loss is higher than the validation loss for all epochs."),
+    ("val_below_train", "My validation and testing loss is lesser than the training loss."),
 ]
 
 

@@ -32,7 +32,8 @@ def _gap(n: int) -> str:
     return rf"(?:(?!{stop})\w+(?:[^\w.!?;\n]|\.(?=\d))+){{0,{n}}}?"
 
 
-_VAL = r"(?:validation|val|valid|test|dev|eval(?:uation)?|held[- ]out)(?:[ _-]?set)?[ _-]?(?:loss|error|cost)"
+_HELD_OUT = r"(?:validation|val|valid|testing|test|dev|eval(?:uation)?|held[- ]out)(?:[ _-]?set)?"
+_VAL = rf"{_HELD_OUT}(?:(?: and | or |/){_HELD_OUT})?[ _-]?(?:loss|error|cost)"  # "validation and test loss"
 _TRAIN = r"(?:training|train)(?:[ _-]?set)?[ _-]?(?:loss|error|cost)"
 _LOSS = (rf"(?:{_TRAIN}|(?<!validation )(?<!val )(?<!valid )(?<!test )(?<!dev )(?<!eval )(?<![_-])"
          r"(?:the |my |our )?loss(?: value)?)")
@@ -113,7 +114,8 @@ _FAMILIES: tuple[_Family, ...] = (
        r"(?:fit|learn|memori[sz]e) (?:\w+ ){0,2}(?:training|train) (?:data|set|examples|samples)", negatable=False),
     _f("underfitting", rf"\b(?:training|train)[ _-]?acc(?:uracy)?\W+{_gap(3)}(?:low|poor|bad|stuck)\b"),
     _f("underfitting", rf"\b{_TRAIN}\W+{_gap(3)}(?:stays |remains )?(?:high|large)\b"),
-    _f("val_below_train", rf"\b{_VAL}\W+{_gap(4)}(?:lower|less|smaller|below|better) than (?:the |my )?"
+    _f("val_below_train", rf"\b{_VAL}\W+{_gap(4)}(?:lower|less|lesser|smaller|below|better) (?:than|compared to) "
+       r"(?:the |my )?"
        r"(?:training|train)"),
     _f("val_below_train", rf"\b{_TRAIN}\W+{_gap(4)}(?:higher|greater|larger|above|worse) than (?:the |my )?"
        r"(?:validation|val|test)"),
