@@ -13,7 +13,6 @@ import bisect
 import re
 from dataclasses import dataclass
 
-
 NO_FINDING = ""  # a family that only claims its span, so that no other family reads it
 
 
