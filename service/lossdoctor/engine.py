@@ -56,6 +56,10 @@ def diagnose(run: Run) -> Diagnosis:
 # root cause, not separate pathologies, once they start at (or just before) its onset.
 CONSEQUENCES = frozenset({"underfitting", "plateau", "oscillation", "val_spike", "loss_spike", "overfitting",
                           "overconfidence"})
+# A training loss that diverges makes the model worse on every split, so the validation loss rises with it
+# (and usually first: it is measured after the epoch's updates, the training loss averages over them). Beside
+# a divergence a rising validation loss is never evidence of memorisation, whenever its best epoch was.
+VAL_RISE = frozenset({"overfitting", "overconfidence"})
 
 
 def without_consequences(findings: list[Finding]) -> list[Finding]:
@@ -64,8 +68,16 @@ def without_consequences(findings: list[Finding]) -> list[Finding]:
     if not roots:
         return findings
     start = min(roots)
+    diverged = any(f.code == "divergence" for f in findings)
     return [f for f in findings if f.code not in CONSEQUENCES
-            or (f.code != "underfitting" and f.onset is not None and f.onset < start)]
+            or (f.code != "underfitting" and f.onset is not None and f.onset < start
+                and not (diverged and f.code in VAL_RISE) and not _stays_up(f))]
+
+
+def _stays_up(f: Finding) -> bool:
+    """A validation jump that never comes back down, in a run that then blows up or diverges, is that failure
+    seen first on the validation set, not an evaluation bug of its own."""
+    return f.code == "val_spike" and f.evidence.get("recovers") is False
 
 
 def status_of(run: Run, findings: list[Finding]) -> Status:

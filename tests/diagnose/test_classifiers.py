@@ -79,19 +79,29 @@ def test_one_train_spike_that_recovers_is_not_divergence() -> None:
 
 
 def test_first_non_finite_value_is_the_exploding_onset() -> None:
-    train = [2.0, 1.5, 1.2, 3.0, 40.0, math.inf, math.nan, math.nan]
+    train = [2.0, 1.5, 1.8, 1.6, 1.7, math.inf, math.nan, math.nan]
     d = diagnose(_run(train_loss=train))
     f = {f.code: f for f in d.findings}["exploding_nan"]
     assert f.severity == "error"
     assert f.onset == 6
+    assert "run_up_from" not in f.evidence
+
+
+def test_the_climb_into_a_nan_is_the_exploding_onset() -> None:
+    # 40 is 20x the starting loss: the run was blowing up one point before it overflowed
+    train = [2.0, 1.5, 1.2, 3.0, 40.0, math.inf, math.nan, math.nan]
+    f = {f.code: f for f in diagnose(_run(train_loss=train)).findings}["exploding_nan"]
+    assert f.onset == 5
+    assert (f.evidence["run_up_from"], f.evidence["first_non_finite_at"]) == (5, 6)
     assert f.evidence["first_non_finite_value"] == "inf"
     assert f.evidence["non_finite_count"] == 3
 
 
-def test_growth_by_three_decades_is_an_explosion_even_without_nan() -> None:
+def test_growth_by_two_decades_over_the_start_is_an_explosion_even_without_nan() -> None:
     train = [1.6, 1.2, 1.0, 9.0, 4e3, 1.6e18]
     f = {f.code: f for f in diagnose(_run(train_loss=train)).findings}["exploding_nan"]
-    assert f.onset == 5
+    assert f.evidence["explosion_at"] == 5  # 4e3 is the first value 100x above the start (1.6)
+    assert f.onset == 4  # ... and the climb into it started at 9.0, over twice the start
     assert f.evidence["explosion_metric"] == "train_loss"
 
 

@@ -4,19 +4,45 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossdoctor.detect.noise import robust_sigma
+from lossdoctor.detect.spikes import MIN_RATIO
 from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x
+from lossdoctor.run import FloatArray
 
-MIN_SCALE_HEIGHT = 0.25  # a spike adds a quarter of the curve's usual scale: 4e-4 -> 2e-3 near zero does not
+MIN_SCALE_HEIGHT = 0.1  # a spike adds a tenth of the curve's usual scale: 4e-4 -> 2e-3 near zero does not
+MIN_RISE = MIN_RATIO  # the loss at least doubles over the points before it: the spike detector's own cut
+LOCAL_WINDOW = 25  # per-step runs: a spike must beat the minibatch noise within this many points around it
+LOCAL_SIGMAS = 6.0
+
+
+def _recovers(signal: FloatArray, index: int, baseline: float, window: int) -> bool:
+    """Back below half the jump (in log units) within `window` points."""
+    after = signal[index + 1 : index + 1 + window]
+    return bool(after.size) and bool(np.min(after) - np.log(baseline) < (signal[index] - np.log(baseline)) / 2)
+
+
+def _local_noise(signal: FloatArray, index: int, half: int) -> float:
+    """Robust noise of the log-loss around a point (the point itself left out): per-step losses get noisier as
+    they approach zero, so the whole run's noise understates it late in training."""
+    around = np.delete(signal[max(0, index - half) : index + half + 1], min(index, half))
+    return robust_sigma(around)
 
 
 def detect(ctx: Context) -> Finding | None:
     train = ctx.profile("train_loss", min_points=5)
     if train is None:
         return None
+    n = len(train)
+    per_step = ctx.axis == "step"
+    # Recovery is judged over 5 % of a per-step run (a few hundred steps), over 3 points of a per-epoch one.
+    window = max(3, n // 20) if per_step else 3
     # A spike rises from the points before it and comes back down; a high first epoch is just the start.
     scale = float(np.percentile(train.values, 90))
-    spikes = [s for s in train.spikes if s.isolated and 2 <= s.index < len(train) - 1 and s.rise >= 3.0
-              and s.value - s.baseline >= MIN_SCALE_HEIGHT * scale]
+    spikes = [s for s in train.spikes if 2 <= s.index < n - 1 and s.rise >= MIN_RISE
+              and (s.isolated or _recovers(train.signal, s.index, s.baseline, window))
+              and s.value - s.baseline >= MIN_SCALE_HEIGHT * scale
+              and not (per_step and np.log(s.rise) < LOCAL_SIGMAS * _local_noise(train.signal, s.index,
+                                                                                  LOCAL_WINDOW))]
     if not spikes:
         return None
     recovery = []

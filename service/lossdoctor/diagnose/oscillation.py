@@ -60,10 +60,30 @@ def val_swing(ctx: Context) -> tuple[float, float, float, int] | None:
     return _swing(val, ctx.axis == "step")
 
 
+def train_progresses(ctx: Context, amplitude: float) -> bool:
+    """The training loss makes net progress larger than the validation curve's swing (in log units, between
+    the halves of the run) and does not swing itself: the optimiser is descending, so a validation curve
+    that bounces is the evaluation's problem, not an oscillating optimiser."""
+    train = ctx.profile("train_loss", min_points=5)
+    if train is None or not train.log_scale or _swing(train, ctx.axis == "step") is not None:
+        return False
+    half = len(train) // 2
+    progress = float(np.median(train.signal[:half]) - np.median(train.signal[half:]))
+    return progress >= 2 * amplitude
+
+
+def val_swing_is_evaluation(ctx: Context) -> tuple[float, float, float, int] | None:
+    """The validation swing when it belongs to the evaluation: training is smooth or steadily improving."""
+    swing = val_swing(ctx)
+    if swing is None or not (train_is_smooth(ctx) or train_progresses(ctx, swing[0])):
+        return None
+    return swing
+
+
 def detect(ctx: Context) -> Finding | None:
     for name in ("train_loss", "val_loss"):
         p = ctx.profile(name, min_points=5)
-        if p is None or not p.log_scale or (name == "val_loss" and train_is_smooth(ctx)):
+        if p is None or not p.log_scale or (name == "val_loss" and val_swing_is_evaluation(ctx)):
             continue
         swing = _swing(p, ctx.axis == "step")
         if swing is None:

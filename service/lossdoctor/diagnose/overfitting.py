@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from lossdoctor.detect import SeriesProfile
+from lossdoctor.detect.noise import robust_sigma
 from lossdoctor.diagnose.base import (
     Context,
     Finding,
@@ -49,7 +51,10 @@ def rise_after_best(val: SeriesProfile) -> Rise | None:
     if best_value <= 0:
         return None
     rise = (tail - best_value) / best_value
-    noise_rel = val.noise if val.log_scale else val.noise / abs(best_value)
+    # Noise where the rise is measured (from the best, or the later half of the run, on): the curvature of an
+    # early steep descent is not noise.
+    noise = robust_sigma(val.signal[min(best, n // 2) :])
+    noise_rel = noise if val.log_scale else noise / abs(best_value)
     if rise < max(MIN_RISE, 4.0 * noise_rel / np.sqrt(k)) or (rise < 0.05 and after.size < 3):
         return None
     # Persistent: the later half of the curve after the best stays above it (early wobble is allowed).
@@ -68,6 +73,18 @@ def train_change_since(train: SeriesProfile | None, step: float) -> tuple[float,
     return end - at, (end - at) / abs(at) if at else 0.0
 
 
+def _train_shares(train: SeriesProfile | None, step: float, ratio: float) -> bool:
+    """A training-loss spike within one logged point of a validation jump: the validation jump is the echo of
+    a training disruption (a bad batch, an LR burst), not an evaluation artefact."""
+    if train is None:
+        return False
+    return any(abs(s.step - step) <= _spacing(train) and s.ratio >= math.sqrt(ratio) for s in train.spikes)
+
+
+def _spacing(p: SeriesProfile) -> float:
+    return float(np.median(np.diff(p.steps))) if len(p) > 1 else 0.0
+
+
 def find_overfitting(ctx: Context) -> Rise | None:
     """The earliest gradual rise among the held-out losses that training loss does not share."""
     train = ctx.profile("train_loss", min_points=2)
@@ -76,7 +93,7 @@ def find_overfitting(ctx: Context) -> Rise | None:
         r = rise_after_best(val)
         if r is None:
             continue
-        if any(s.step > r.onset and s.ratio >= 3.0 for s in val.spikes):
+        if any(s.step > r.onset and s.ratio >= 3.0 and not _train_shares(train, s.step, s.ratio) for s in val.spikes):
             continue  # a sudden jump after the best is a val spike (eval-mode bug), not gradual overfitting
         change = train_change_since(train, r.onset)
         if change is not None and change[1] > 0.05 and change[0] > 0.5 * (r.best_value * r.rise):

@@ -50,11 +50,30 @@ def _no_progress(p: SeriesProfile) -> bool:
     return bool(np.median(p.values[-third:]) >= 0.95 * np.median(p.values[:third]))
 
 
+STALL_BAND = 0.05  # a loss that stays within 5 % of its level has stopped moving in any practical sense
+STALL_GAIN = 0.03  # ...and one that still gains more than 3 % over that stretch is learning slowly, not stalled
+HIGH_LEVEL = 0.6  # "a high level": the same fraction of ln(num_classes) underfitting calls a high train loss
+
+
 def _stalled_from(p: SeriesProfile) -> int | None:
-    start = _frozen_from(p, max(0.02, 3.0 * p.noise))
-    if start is None or len(p) - start < max(5, 0.6 * len(p)) or start > 0.4 * len(p):
+    """Start of a stalled tail of the smoothed curve: it begins in the first 60 % of the run, covers at least
+    40 % of it, stays within STALL_BAND of its mean and gains at most STALL_GAIN from its start to the end.
+
+    Read on the smoothed curve (minibatch noise is not movement) with fixed bands, not noise-scaled ones: a
+    loss that swings widely is oscillating, and its noise must not make it count as flat."""
+    v = p.smooth
+    n = v.size
+    if n < 5:
         return None
-    return start
+    # suffix statistics, so every candidate start is checked at once (linear in the length of the curve)
+    hi = np.maximum.accumulate(v[::-1])[::-1]
+    lo = np.minimum.accumulate(v[::-1])[::-1]
+    mean = np.cumsum(v[::-1])[::-1] / np.arange(n, 0, -1)
+    starts = np.arange(n)
+    ok = ((starts <= 0.6 * n) & (n - starts >= max(5, 0.4 * n)) & (mean > 0)
+          & (hi - lo <= STALL_BAND * mean) & (v - v[-1] <= STALL_GAIN * v))
+    hits = np.flatnonzero(ok)
+    return int(hits[0]) if hits.size else None
 
 
 def find_plateau(ctx: Context) -> Flat | None:
@@ -80,7 +99,7 @@ def find_plateau(ctx: Context) -> Flat | None:
         p, start = losses[0], stalled[0]
         assert start is not None
         level = float(np.median(p.values[start:]))
-        if level >= 0.8 * ceiling:
+        if level >= HIGH_LEVEL * ceiling:
             return Flat(p, start, "stalled_high", level)
     for name in ("val_accuracy", "train_accuracy"):
         acc = ctx.profile(name, 5)

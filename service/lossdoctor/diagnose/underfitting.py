@@ -18,10 +18,23 @@ def _tail(values: np.ndarray) -> float:
     return float(np.median(values[-max(1, min(3, values.size // 3)) :]))
 
 
+def _plateau_says_it_all(ctx: Context) -> bool:
+    """A plateau and underfitting are both reported where both definitions hold (a loss that crawls at a
+    high level with train close to val). Two plateaus leave nothing for underfitting to add: a model that
+    predicts one class for everything (accuracy exactly constant) has collapsed to the prior, which is the
+    plateau's finding, not a capacity problem; and without any validation curve the "train close to val"
+    half of underfitting cannot be checked, so a stuck loss is only a plateau."""
+    flat = find_plateau(ctx)
+    if flat is None:
+        return False
+    has_val = any(name.startswith("val") for name in ctx.profiles)
+    return flat.kind == "constant_accuracy" or not has_val
+
+
 def detect(ctx: Context) -> Finding | None:
     train = ctx.profile("train_loss", min_points=2)
     longest = max((len(p) for p in (train, ctx.profile("val_loss")) if p is not None), default=0)
-    if train is None or longest < 3 or find_plateau(ctx) is not None:
+    if train is None or longest < 3 or _plateau_says_it_all(ctx):
         return None
     end = _tail(train.values)
     ceiling = chance_ceiling(ctx)

@@ -88,13 +88,12 @@ def _from_accuracy(ctx: Context) -> Finding | None:
 
 
 def _from_unstable_evaluation(ctx: Context) -> Finding | None:
-    """Validation loss jumping up and down again and again while training loss is smooth: many spikes, none
-    isolated enough for the spike detector, one cause (the evaluation)."""
+    """Validation loss jumping up and down again and again while training loss is smooth or steadily improving
+    (oscillation.val_swing_is_evaluation): many spikes, none isolated enough for the spike detector, one cause
+    (the evaluation)."""
     val = ctx.profile("val_loss", min_points=5)
-    if val is None or not oscillation.train_is_smooth(ctx):
-        return None
-    swing = oscillation.val_swing(ctx)
-    if swing is None:
+    swing = oscillation.val_swing_is_evaluation(ctx) if val is not None else None
+    if val is None or swing is None:
         return None
     amplitude, alternation, _, start = swing
     before = np.array([np.median(val.values[max(0, i - 3) : i]) if i else np.inf for i in range(len(val))])
