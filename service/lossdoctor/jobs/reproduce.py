@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lossdoctor.jobs.scenarios.catalog import CATALOG, Scenario
 from lossdoctor.jobs.scenarios.config import ScenarioConfig, TrainingRecord
@@ -19,6 +19,7 @@ from lossdoctor.jobs.scenarios.config import ScenarioConfig, TrainingRecord
 log = logging.getLogger(__name__)
 
 MAX_EPOCHS = 60
+EARLY_STOPPING = "early_stopping"  # the fix whose epoch count comes from the baseline's diagnosis
 
 
 class Knobs(BaseModel):
@@ -96,14 +97,15 @@ def _config_json(config: ScenarioConfig) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()}
 
 
-def finding_codes(record: TrainingRecord) -> list[str]:
-    """The engine's finding codes on the recorded curves, exactly as a client POSTing them would get."""
+def findings_of(record: TrainingRecord) -> list[dict[str, Any]]:
+    """The engine's findings on the recorded curves, exactly as a client POSTing them would get them."""
     from lossdoctor.engine import diagnose
     from lossdoctor.ingest.build import build_run
+    from lossdoctor.render.json import finding_json
 
     columns = [(name, [float(s) for s in c.steps], c.values) for name, c in record.metrics.items() if c.values]
     run = build_run(columns, record.meta(), x_axis=record.x_axis, validated=True)
-    return [f.code for f in diagnose(run).findings]
+    return [finding_json(f, run) for f in diagnose(run).findings]
 
 
 def shows(pathology: str, codes: list[str]) -> bool:
@@ -111,7 +113,7 @@ def shows(pathology: str, codes: list[str]) -> bool:
     return not codes if pathology == "healthy" else pathology in codes
 
 
-def run_json(name: str, record: TrainingRecord, codes: list[str]) -> dict[str, Any]:
+def run_json(name: str, record: TrainingRecord, findings: list[dict[str, Any]], shown: bool) -> dict[str, Any]:
     return {
         "name": name,
         "config": _config_json(record.config),
@@ -120,53 +122,103 @@ def run_json(name: str, record: TrainingRecord, codes: list[str]) -> dict[str, A
             metric: {"steps": list(c.steps), "values": [_finite_or_token(v) for v in c.values]}
             for metric, c in record.metrics.items()
         },
-        "findings": codes,
+        "findings": findings,
+        "shows_pathology": shown,
         "seconds": round(record.seconds, 3),
     }
 
 
-def reproduce(scenario_name: str, knobs: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
-    """Train the baseline and every fix on `device`; the result document (strict JSON)."""
-    import torch
+def detected_epoch(findings: list[dict[str, Any]], code: str) -> int | None:
+    """The epoch the engine dates `code` from (its onset), when the run is logged per epoch."""
+    for finding in findings:
+        onset = finding.get("onset") or {}
+        if finding["code"] == code and isinstance(onset.get("epoch"), int | float):
+            return max(1, int(onset["epoch"]))
+    return None
 
+
+def stopped_early(config: ScenarioConfig, epoch: int | None) -> ScenarioConfig:
+    """Early stopping as a practitioner applies it: the same run, stopped at the epoch the diagnosis
+    names (the best validation epoch, where overfitting starts), instead of the catalog's fixed guess."""
+    return config if epoch is None else config.with_overrides(epochs=min(epoch, config.epochs))
+
+
+def reproduce(scenario_name: str, knobs: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
+    """Train the baseline and every fix on `device`; the result document (strict JSON).
+
+    `verdict.reproduced`: the engine finds the scenario's pathology on the baseline's curves (for a
+    "healthy" scenario: finds nothing). `verdict.fixed_by`: the fixes whose run no longer shows it (empty
+    when the baseline did not show it: a fix of a fault that did not appear proves nothing)."""
     from lossdoctor.jobs.scenarios import train
 
     scenario = CATALOG[scenario_name]
     started = time.perf_counter()
     runs: list[dict[str, Any]] = []
-    verdict: dict[str, Any] = {"reproduced": False, "fixed_by": []}
+    reproduced, fixed_by, not_fixed_by = False, list[str](), list[str]()
+    onset: int | None = None
     for name, config in scenario_configs(scenario, knobs).items():
-        with torch.device(device):
-            record = train(config)
-        codes = finding_codes(record)
-        runs.append(run_json(name, record, codes))
+        if name == EARLY_STOPPING:
+            config = stopped_early(config, onset)
+        record = train(config, device)
+        findings = findings_of(record)
+        shown = shows(scenario.pathology, [f["code"] for f in findings])
+        runs.append(run_json(name, record, findings, shown))
         if name == "baseline":
-            verdict["reproduced"] = shows(scenario.pathology, codes)
-        elif not shows(scenario.pathology, codes) and scenario.pathology != "healthy":
-            verdict["fixed_by"].append(name)
-        log.info("%s/%s on %s: %s in %.1fs", scenario_name, name, device, codes, record.seconds)
+            reproduced = shown
+            onset = detected_epoch(findings, scenario.pathology) if shown else None
+        elif reproduced:
+            (not_fixed_by if shown else fixed_by).append(name)
+        log.info("%s/%s on %s: %s in %.1fs", scenario_name, name, device,
+                 [f["code"] for f in findings], record.seconds)
     return {
         "scenario": scenario_name,
         "pathology": scenario.pathology,
         "description": scenario.description,
         "device": device,
         "runs": runs,
-        "verdict": verdict,
+        "verdict": {"pathology": scenario.pathology, "reproduced": reproduced, "fixed_by": fixed_by,
+                    "not_fixed_by": not_fixed_by},
         "seconds": round(time.perf_counter() - started, 3),
     }
 
 
+class RefusedSpec(ValueError):
+    """The worker will not run this spec: it names no catalogued scenario or sets a knob out of bounds."""
+
+
+def check_spec(spec: Any) -> tuple[str, dict[str, Any]]:
+    """The scenario name and validated knobs of a job's spec, or `RefusedSpec` saying what is wrong."""
+    if not isinstance(spec, dict):
+        raise RefusedSpec(f"a reproduction spec is an object, not {type(spec).__name__}")
+    unknown = set(spec) - {"scenario", "knobs"}
+    scenario, knobs = spec.get("scenario"), spec.get("knobs", {})
+    if unknown:
+        raise RefusedSpec(f"unknown spec keys {sorted(unknown)}: only 'scenario' and 'knobs'")
+    if not isinstance(scenario, str) or scenario not in CATALOG:
+        raise RefusedSpec(f"unknown scenario {scenario!r}: only catalogued scenarios are trained")
+    try:
+        checked = Knobs.model_validate(knobs).set()
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "knobs"
+        raise RefusedSpec(f"knob {where}: {first['msg']}") from None
+    return scenario, checked
+
+
 def run_reproduction(spec: dict[str, Any]) -> dict[str, Any]:
     """The RQ job. `spec` is `{"scenario": <catalog name>, "knobs": {...}}`, checked again here: the queue
-    is shared, so the worker trusts nothing it did not validate itself."""
+    is shared, so the worker trusts nothing it did not validate itself. A refused spec fails at once, without
+    the retries meant for lost workers and timeouts (running it again would be refused again)."""
     from rq import get_current_job
 
-    scenario, knobs = spec.get("scenario"), spec.get("knobs", {})
-    if not isinstance(scenario, str) or scenario not in CATALOG:
-        raise ValueError(f"unknown scenario {scenario!r}")
-    checked = Knobs.model_validate(knobs).set()
     job = get_current_job()
+    try:
+        scenario, knobs = check_spec(spec)
+    except RefusedSpec:
+        if job is not None:
+            job.retries_left = 0
+        raise
     if job is not None:
         job.meta["device"] = _device
         job.save_meta()  # type: ignore[no-untyped-call]
-    return reproduce(scenario, checked, _device)
+    return reproduce(scenario, knobs, _device)

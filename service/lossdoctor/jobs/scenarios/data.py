@@ -32,6 +32,13 @@ class Split:
     y_val: torch.Tensor
     num_classes: int
 
+    def to(self, device: str) -> Split:
+        """The same split on `device` (a no-op on the CPU)."""
+        if device == "cpu":
+            return self
+        return Split(self.x_train.to(device), self.y_train.to(device), self.x_val.to(device),
+                     self.y_val.to(device), self.num_classes)
+
 
 def _sequence_task(seed: int, n: int = 1600, length: int = 16, width: int = 6) -> tuple[Array, Array]:
     """A class prototype hidden at a random time step in noise: the model has to remember it."""

@@ -90,18 +90,22 @@ def _corrupt(c: ScenarioConfig, x: torch.Tensor, y: torch.Tensor, classes: int
     """A bad batch as it happens in the wild: unnormalised inputs, or a shard with scrambled labels."""
     if c.bad_batch_kind == "scale":
         return x * c.bad_batch_scale, y
-    return x, (y + 1 + torch.randint(0, classes - 1, y.shape)) % classes
+    return x, (y + 1 + torch.randint(0, classes - 1, y.shape).to(y.device)) % classes
 
 
-def train(config: ScenarioConfig) -> TrainingRecord:
-    """Train `config` to the end (or shortly after the loss turns non-finite) and return its curves."""
+def train(config: ScenarioConfig, device: str = "cpu") -> TrainingRecord:
+    """Train `config` to the end (or shortly after the loss turns non-finite) and return its curves.
+
+    `device` ("cpu", "cuda", "cuda:N"): where the model and data live. Every random draw (init, shuffling,
+    noise, corrupted labels) is made on the CPU generators first, so a CPU run is bit-for-bit the corpus run
+    and a CUDA run differs only by floating-point order."""
     started = time.perf_counter()
     torch.manual_seed(config.seed)
-    split = data.load(config)
+    split = data.load(config).to(device)
     sample = split.x_train[:1]
     seq_model = config.model in ("lstm", "transformer")
     features = models._as_sequence(sample).shape[-1] if seq_model else sample[0].numel()
-    model = models.build(config, int(features), split.num_classes)
+    model = models.build(config, int(features), split.num_classes).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = make_optimizer(config, params)
     gen = torch.Generator().manual_seed(config.seed)
@@ -114,13 +118,13 @@ def train(config: ScenarioConfig) -> TrainingRecord:
         model.train()
         perm = torch.randperm(n, generator=gen)
         for b in range(spe):
-            idx = perm[b * bs : (b + 1) * bs]
+            idx = perm[b * bs : (b + 1) * bs].to(device)
             x, y = split.x_train[idx], split.y_train[idx]
             step += 1
             if step in config.bad_batch_steps:
                 x, y = _corrupt(config, x, y, split.num_classes)
             if config.input_noise:
-                x = x + config.input_noise * torch.randn(x.shape, generator=gen)
+                x = x + config.input_noise * torch.randn(x.shape, generator=gen).to(device)
             lr = config.learning_rate * lr_multiplier(config, epoch, step, spe)
             for group in opt.param_groups:
                 group["lr"] = lr
