@@ -179,6 +179,27 @@ def test_scenario_from_diagnosis_prefers_a_reproducible_finding_and_the_model_th
         jobs.scenario_from_diagnosis({"findings": [{"code": "overconfidence"}]})
 
 
+def test_the_optimizer_in_the_diagnosed_runs_meta_chooses_among_a_pathologys_scenarios() -> None:
+    def chosen(optimizer: object) -> str:
+        return jobs.scenario_from_diagnosis({"findings": [{"code": "loss_spike"}]}, {"optimizer": optimizer}).name
+
+    assert chosen("torch.optim.SGD") == chosen("sgd") == "corrupt_shard_sgd"
+    assert chosen("Adam") == chosen("lion") == chosen(3) == "corrupt_shard_adam"  # no sgd: the usual choice
+    plateau: dict[str, Any] = {"findings": [{"code": "plateau"}]}
+    assert jobs.scenario_from_diagnosis(plateau, {"optimizer": "SGD"}).name == "lr_too_low_sgd"
+    # the model family the code shows still comes first: there is no SGD LSTM plateau, so the LSTM one is chosen
+    plateau["code_findings"] = [{"rule": "hidden_state_not_detached"}]
+    assert jobs.scenario_from_diagnosis(plateau, {"optimizer": "SGD"}).name == "lr_too_low_lstm"
+
+
+def test_a_stored_diagnosis_with_meta_is_reproduced_with_its_optimizer(client: FlaskClient) -> None:
+    loss = [2.3, 1.2, 0.8, 0.6, 0.5, 0.45, 0.42, 0.4, 3.9, 0.41, 0.39, 0.37, 0.36, 0.35, 0.34]
+    run = {"metrics": {"loss": loss}, "meta": {"optimizer": "SGD", "num_classes": 10}}
+    diagnosis = client.post("/v1/diagnoses", json=run).get_json()
+    assert "loss_spike" in [f["code"] for f in diagnosis["findings"]]
+    assert _accepted(client, {"diagnosis_id": diagnosis["id"]})["scenario"] == "corrupt_shard_sgd"
+
+
 def test_without_redis_reproductions_answer_503(embedded_client: FlaskClient) -> None:
     _problem(_post(embedded_client, {"pathology": "overfitting"}), 503, "REDIS_URL")
     _problem(embedded_client.get("/v1/reproductions/0f0f0f0f0f0f4f0f8f0f0f0f0f0f0f0f"), 503, "REDIS_URL")

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
 from lossdoctor.api.body import parse_json, read_body
-from lossdoctor.api.common import cache, config
+from lossdoctor.api.common import cache, config, curves_key
 from lossdoctor.exceptions import CacheUnavailable, InvalidInput, NotFound
 from lossdoctor.ingest.payload import validation_message
 from lossdoctor.jobs import queue as jobs
@@ -73,7 +73,8 @@ def _scenario(spec: jobs.ReproductionRequest) -> Scenario:
         if document is None:
             raise InvalidInput(f"no diagnosis {spec.diagnosis_id!r}: it never existed or has expired; POST the run "
                                "to /v1/diagnoses again, or send an explicit pathology")
-        return jobs.scenario_from_diagnosis(document)
+        curves = cache().get(curves_key(spec.diagnosis_id)) or {}
+        return jobs.scenario_from_diagnosis(document, curves.get("meta"))
     except jobs.Unreproducible as exc:
         raise InvalidInput(str(exc), pathologies=jobs.pathologies(), models=list(jobs.MODELS)) from None
 

@@ -24,6 +24,7 @@ from lossdoctor.jobs.scenarios.catalog import CATALOG, Scenario
 QUEUE_NAME = "reproductions"
 JOB_FUNCTION = "lossdoctor.jobs.reproduce.run_reproduction"
 MODELS = ("mlp", "cnn", "lstm", "transformer")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 # Code findings that name their own scenario: the bug the pasted code has is the fault the scenario injects.
 RULE_SCENARIOS: dict[str, str] = {"batchnorm_after_recurrent": "bn_after_lstm_last_output"}
 # The scenario a bare `{"pathology": ...}` trains, where it is not the catalog's first: the one the engine
@@ -64,14 +65,17 @@ def pathologies() -> list[str]:
     return sorted({s.pathology for s in _epoch_scenarios()})
 
 
-def scenario_for(pathology: str, model: str | None = None) -> Scenario:
-    """The preferred catalogued scenario of that pathology (on that model family, when given), else the first."""
+def scenario_for(pathology: str, model: str | None = None, optimizer: str | None = None) -> Scenario:
+    """The catalogued scenario of that pathology (on that model family, when given) that trains with the
+    run's optimizer when one does, else the preferred one, else the first."""
     if pathology not in pathologies():
         raise Unreproducible(f"no catalogued scenario for pathology {pathology!r}; known: {pathologies()}")
     if model is not None and model not in MODELS:
         raise Unreproducible(f"unknown model {model!r}; known: {list(MODELS)}")
     matching = [s for s in _epoch_scenarios() if s.pathology == pathology and model in (None, s.base.model)]
-    matching.sort(key=lambda s: s.name != PREFERRED.get(pathology))  # stable: otherwise catalog order
+    # stable sort: same optimizer first, then the preferred scenario, otherwise catalog order
+    matching.sort(key=lambda s: (optimizer is not None and s.base.optimizer != optimizer,
+                                 s.name != PREFERRED.get(pathology)))
     if not matching:
         have = sorted({s.base.model for s in _epoch_scenarios() if s.pathology == pathology})
         raise Unreproducible(f"no catalogued {pathology!r} scenario on a {model!r} model; models for it: {have}")
@@ -84,12 +88,13 @@ def scenario_named(name: str) -> Scenario:
     return CATALOG[name]
 
 
-def scenario_from_diagnosis(document: Mapping[str, Any]) -> Scenario:
+def scenario_from_diagnosis(document: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> Scenario:
     """The scenario that best matches a stored diagnosis.
 
     A code finding that names its own scenario wins (the pasted code has the very bug the scenario injects);
     otherwise the first finding (most severe first) whose pathology the catalog can reproduce, on the model
-    family the pasted code points to when it points to one (a recurrent-layer rule: an LSTM)."""
+    family the pasted code points to when it points to one (a recurrent-layer rule: an LSTM), with the
+    optimizer the run's `meta` names when a scenario of that pathology trains with it."""
     code_findings = [c for c in document.get("code_findings") or [] if isinstance(c, Mapping)]
     for code_finding in code_findings:
         name = RULE_SCENARIOS.get(str(code_finding.get("rule")))
@@ -102,10 +107,20 @@ def scenario_from_diagnosis(document: Mapping[str, Any]) -> Scenario:
         what = f"its findings ({', '.join(codes)}) have" if codes else "it has no finding, so it has"
         raise Unreproducible(f"the diagnosis cannot be reproduced: {what} no catalogued scenario; "
                              f"send an explicit pathology instead (one of {pathologies()})")
+    optimizer = _optimizer_family((meta or {}).get("optimizer"))
     try:
-        return scenario_for(known[0], hint)
+        return scenario_for(known[0], hint, optimizer)
     except Unreproducible:
-        return scenario_for(known[0])
+        return scenario_for(known[0], optimizer=optimizer)
+
+
+def _optimizer_family(name: Any) -> str | None:
+    """The optimizer family a run's `meta.optimizer` names, as clients send it ("SGD", "torch.optim.AdamW",
+    "adam"), when it is one the scenarios train with."""
+    if not isinstance(name, str):
+        return None
+    family = name.strip().lower().rsplit(".", 1)[-1].replace("_", "")
+    return family if family in OPTIMIZERS else None
 
 
 def connect(redis_url: str, timeout_seconds: float) -> Redis:

@@ -145,9 +145,11 @@ def plot_indices(values: np.ndarray, max_points: int) -> np.ndarray:
 
 
 def curves_json(run: Run, max_points: int = MAX_PLOT_POINTS) -> dict[str, Any]:
-    """The run's curves for drawing, stored beside its diagnosis: each series reduced to about `max_points`
-    points by `plot_indices`, which keeps spikes and non-finite values visible."""
-    out: dict[str, Any] = {"x_axis": run.x_axis, "series": {}}
+    """The run's curves for drawing, and its known meta (reproductions choose a scenario by it), stored beside
+    its diagnosis: each series reduced to about `max_points` points by `plot_indices`, which keeps spikes and
+    non-finite values visible."""
+    out: dict[str, Any] = {"x_axis": run.x_axis, "meta": {k: _clean(v) for k, v in run.meta.known().items()},
+                           "series": {}}
     for name, s in run.series.items():
         keep = plot_indices(s.values, max_points)
         out["series"][name] = {
