@@ -49,17 +49,18 @@ def contiguous_blocks(steps: FloatArray) -> list[tuple[int, int]]:
 
 
 def find_spikes(
-    steps: FloatArray, signal: FloatArray, *, log_scale: bool, window: int = 3, min_ratio: float = MIN_RATIO
+    steps: FloatArray, signal: FloatArray, *, log_scale: bool, window: int = 3, min_ratio: float = MIN_RATIO,
+    noise_sigmas: float = 4.0,
 ) -> list[Spike]:
     """Points whose value stands far above both the points before them and their two-sided neighbourhood.
 
-    The threshold is the larger of `min_ratio` and six robust standard deviations of the curve's own
-    step-to-step noise, so a noisy curve needs a bigger jump to count.
+    The threshold is the larger of `min_ratio` and `noise_sigmas` robust standard deviations of the curve's
+    own step-to-step noise, so a noisy curve needs a bigger jump to count.
     """
     if signal.size < 3 or not log_scale:
         return []  # without a positive scale a ratio is meaningless; spikes are only judged on losses
     noise = robust_sigma(signal) if signal.size >= 8 else 0.0
-    threshold = max(float(np.log(min_ratio)), 4.0 * noise)
+    threshold = max(float(np.log(min_ratio)), noise_sigmas * noise)
     out: list[Spike] = []
     for a, b in contiguous_blocks(steps):
         if b - a < 2:
@@ -79,3 +80,12 @@ def find_spikes(
             out.append(Spike(i, float(steps[i]), float(np.exp(block[j])), float(np.exp(baseline[j])),
                              float(np.exp(excess[j])), isolated, rise))
     return out
+
+
+def never_returns(signal: FloatArray, spike: Spike, min_after: int = 3) -> bool:
+    """After the jump the (log) curve never again comes even halfway back to where it was before: a level
+    shift, not a spike. Needs `min_after` points after it to judge; a jump near the end is left alone."""
+    after = signal[spike.index + 1 :]
+    if after.size < min_after or spike.baseline <= 0 or spike.ratio <= 1:
+        return False
+    return bool(np.min(after) - np.log(spike.baseline) >= 0.5 * np.log(spike.ratio))

@@ -53,6 +53,12 @@ def train_is_smooth(ctx: Context) -> bool:
     return train.noise < 0.1  # noise about its own trend (second differences), so a steady fall is smooth
 
 
+def train_swings(ctx: Context) -> bool:
+    """The training loss itself swings (see `_swing`): the optimiser bounces, and every curve bounces with it."""
+    train = ctx.profile("train_loss", min_points=5)
+    return train is not None and train.log_scale and _swing(train, ctx.axis == "step") is not None
+
+
 def val_swing(ctx: Context) -> tuple[float, float, float, int] | None:
     val = ctx.profile("val_loss", min_points=5)
     if val is None or not val.log_scale:

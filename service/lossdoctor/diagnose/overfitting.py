@@ -9,6 +9,7 @@ import numpy as np
 
 from lossdoctor.detect import SeriesProfile
 from lossdoctor.detect.noise import robust_sigma
+from lossdoctor.detect.spikes import never_returns
 from lossdoctor.diagnose.base import (
     Context,
     Finding,
@@ -93,8 +94,9 @@ def find_overfitting(ctx: Context) -> Rise | None:
         r = rise_after_best(val)
         if r is None:
             continue
-        if any(s.step > r.onset and s.ratio >= 3.0 and not _train_shares(train, s.step, s.ratio) for s in val.spikes):
-            continue  # a sudden jump after the best is a val spike (eval-mode bug), not gradual overfitting
+        if any(s.step > r.onset and s.ratio >= 3.0 and not _train_shares(train, s.step, s.ratio)
+               and not (val.log_scale and never_returns(val.signal, s)) for s in val.spikes):
+            continue  # a sudden jump after the best that comes back is a val spike (eval-mode bug), not overfitting
         change = train_change_since(train, r.onset)
         if change is not None and change[1] > 0.05 and change[0] > 0.5 * (r.best_value * r.rise):
             continue  # train loss rises with it: divergence, not overfitting

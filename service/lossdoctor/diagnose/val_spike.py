@@ -7,10 +7,25 @@ import math
 import numpy as np
 
 from lossdoctor.detect import SeriesProfile
+from lossdoctor.detect.spikes import Spike, find_spikes, never_returns
 from lossdoctor.diagnose import oscillation
-from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, Severity, clamp, fmt_x, length_factor
+from lossdoctor.diagnose.base import (
+    Context,
+    Finding,
+    Fix,
+    Pathology,
+    Severity,
+    chance_ceiling,
+    clamp,
+    fmt_x,
+    length_factor,
+)
 
 ERROR_RATIO = 10.0  # an order of magnitude above the neighbours is an error
+MIN_VAL_RATIO = 1.5  # a validation loss 1.5x the evaluations before it, back down at once, is out of place
+CALM_TRAIN = 1.2  # ... when the training loss at that point stays within 20 % of its level before
+ECHO_RATIO = 1.6  # a training loss 1.6x its level just before the evaluation jump: the jump is its echo
+MIN_MATERIAL = 0.05  # and the jump adds 5 % of the uniform-guess loss ln(C) (or of the curve's scale)
 
 EXPLANATION = (
     "Only the evaluation is off, so the model behaves differently in eval mode than in training: "
@@ -117,16 +132,56 @@ def _from_unstable_evaluation(ctx: Context) -> Finding | None:
     )
 
 
+def _echoes_train(train: SeriesProfile | None, val: SeriesProfile, index: int) -> bool:
+    """A training-loss jump since the evaluation before the previous one: the weights were knocked off by a bad
+    batch or an LR burst, and the next evaluations show it. That is the training spike, seen again."""
+    if train is None or index < 1:
+        return False
+    lo = float(val.steps[index - 2]) if index >= 2 else -math.inf
+    inside = (train.steps > lo) & (train.steps <= val.steps[index])
+    first = int(np.argmax(inside)) if inside.any() else -1
+    if first < 1:
+        return False
+    before = float(np.median(train.values[max(0, first - 3) : first]))
+    return before > 0 and float(train.values[inside].max()) >= ECHO_RATIO * before
+
+
+def _moderate(ctx: Context, val: SeriesProfile, train: SeriesProfile | None, known: set[int]) -> list[Spike]:
+    """Validation jumps of MIN_VAL_RATIO-2x that the strong-spike detector leaves alone. An evaluation is not a
+    minibatch: with the model's weights moving smoothly, a held-out loss that jumps half as high again and comes
+    straight back down can only come from the evaluation. So such a jump counts when it recovers within three
+    evaluations, is material (MIN_MATERIAL of the uniform-guess loss, or of the curve's own scale), and the
+    training loss neither jumped with it or just before it, nor swings (then everything swings with the LR)."""
+    if train is None or len(val) < 5 or oscillation.train_swings(ctx):
+        return []
+    ceiling = chance_ceiling(ctx)
+    floor = MIN_MATERIAL * (ceiling if ceiling else float(np.percentile(val.values, 90)))
+    out = []
+    for s in find_spikes(val.steps, val.signal, log_scale=val.log_scale, min_ratio=MIN_VAL_RATIO,
+                         noise_sigmas=0.0):
+        if s.index in known or s.index < 2 or not s.isolated or s.value - s.baseline < floor:
+            continue
+        moved = _train_ratio(train, val, s.index)
+        if moved is None or moved >= CALM_TRAIN or _echoes_train(train, val, s.index):
+            continue
+        out.append(s)
+    return out
+
+
 def detect(ctx: Context) -> Finding | None:
     val = ctx.profile("val_loss", min_points=3)
-    if val is None or not val.spikes:
-        return _from_accuracy(ctx) or _from_unstable_evaluation(ctx)
     train = ctx.profile("train_loss", min_points=2)
+    candidates = [] if val is None else sorted(
+        [*val.spikes, *_moderate(ctx, val, train, {s.index for s in val.spikes})], key=lambda s: s.index)
+    if val is None or not candidates:
+        return _from_accuracy(ctx) or _from_unstable_evaluation(ctx)
     spikes = []
-    for s in val.spikes:
+    for s in candidates:
         moved = _train_ratio(train, val, s.index)
         if moved is not None and moved > math.sqrt(s.ratio):
             continue  # train loss jumped too: the whole run blew up, not the evaluation
+        if val.log_scale and never_returns(val.signal, s):
+            continue  # a step up that the curve never comes back from is a trend (overfitting), not a spike
         if s.index == 0 and not _first_point_is_broken(train, s.value, s.ratio, s.step):
             continue  # a high first evaluation is usually just the start of training
         spikes.append(s)
