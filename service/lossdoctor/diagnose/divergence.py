@@ -19,6 +19,11 @@ from lossdoctor.diagnose.base import (
 )
 
 MIN_RISE = 0.25  # the tail must stand 25 % above the minimum: minibatch bumps are smaller
+# ... and give back a quarter of what the loss had gained before its minimum, unless it ends several times
+# above it: a loss that fell 1.6 -> 0.04 and wobbles to 0.055 has kept 99 % of its progress (late-training
+# noise on a near-zero loss), while one that climbs to 3x its minimum is off course however far it had fallen.
+MIN_GIVE_BACK = 0.25
+GIVE_BACK_WAIVED = 2.0  # relative rise (3x the minimum)
 
 
 def _lr_context(ctx: Context, onset: float) -> dict[str, float | bool | None]:
@@ -58,13 +63,23 @@ def find_turn(train: SeriesProfile) -> tuple[int, int, float] | None:
     if n - low - 1 < 3 and not runs_off:
         return None  # a minimum in the last points is not yet a persistent rise
     noise_rel = train.noise if train.log_scale else train.noise / low_value
-    if rise < max(MIN_RISE, 4.0 * noise_rel / np.sqrt(k)):
+    # The rise must beat the noise on the scale the noise is measured on: log units for a positive loss (a
+    # relative rise of 16x is log 2.8, no climb where the points scatter by +-1.6 in log).
+    if rise < MIN_RISE or (np.log1p(rise) if train.log_scale else rise) < 4.0 * noise_rel / np.sqrt(k):
         return None
+    fell = float(np.max(smooth[: low + 1])) - low_value
+    if not runs_off and low > 0 and rise < GIVE_BACK_WAIVED and tail - low_value < MIN_GIVE_BACK * fell:
+        return None  # most of the progress is kept: a wobble at the bottom, not a climb back
     after = train.values[low + 1 :]
     later = (smooth if w > 1 else train.values)[low + 1 :][-max(1, after.size // 2) :]
-    if not runs_off and float(np.mean(later > low_value * (1 + 0.5 * rise))) < 0.75:
+    # Persistent: the later points stay halfway up the climb, measured geometrically (losses live on a log
+    # scale): after a 50x climb a point at 8x the minimum has not come back down; for small rises this is
+    # the arithmetic halfway point.
+    if not runs_off and float(np.mean(later > low_value * np.sqrt(1 + rise))) < 0.75:
         return None  # it came back down: a spike, not divergence
-    threshold = low_value * (1 + max(0.1, 3.0 * noise_rel))
+    # Departure: 10 % above the minimum (beyond its noise), or 10 % of the way up the climb when that is more,
+    # so a 17x climb starts where it leaves the floor, not at the first bump off it.
+    threshold = low_value * (1 + max(0.1, 3.0 * noise_rel, 0.1 * rise))
     if runs_off:  # the final climb: the last stretch above the threshold before the values ran off
         below = np.flatnonzero(after <= threshold)
         onset = low + 2 + int(below[-1]) if below.size else low + 1

@@ -6,10 +6,13 @@ import numpy as np
 
 from lossdoctor.detect.noise import robust_sigma
 from lossdoctor.detect.spikes import MIN_RATIO
-from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x
+from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, chance_ceiling, clamp, fmt_x
 from lossdoctor.run import FloatArray
 
 MIN_SCALE_HEIGHT = 0.1  # a spike adds a tenth of the curve's usual scale: 4e-4 -> 2e-3 near zero does not
+# Where the number of classes is known, a spike also adds 5 % of ln(C) nats (the loss of a uniform guess): near
+# zero a loss can triple by a tenth of a nat and that is minibatch noise on a fitted model, not a disruption.
+MIN_CHANCE_HEIGHT = 0.05
 MIN_RISE = MIN_RATIO  # the loss at least doubles over the points before it: the spike detector's own cut
 LOCAL_WINDOW = 25  # per-step runs: a spike must beat the minibatch noise within this many points around it
 LOCAL_SIGMAS = 6.0
@@ -38,9 +41,11 @@ def detect(ctx: Context) -> Finding | None:
     window = max(3, n // 20) if per_step else 3
     # A spike rises from the points before it and comes back down; a high first epoch is just the start.
     scale = float(np.percentile(train.values, 90))
+    ln_c = chance_ceiling(ctx)
+    floor = max(MIN_SCALE_HEIGHT * scale, MIN_CHANCE_HEIGHT * ln_c if ln_c is not None else 0.0)
     spikes = [s for s in train.spikes if 2 <= s.index < n - 1 and s.rise >= MIN_RISE
               and (s.isolated or _recovers(train.signal, s.index, s.baseline, window))
-              and s.value - s.baseline >= MIN_SCALE_HEIGHT * scale
+              and s.value - s.baseline >= floor
               and not (per_step and np.log(s.rise) < LOCAL_SIGMAS * _local_noise(train.signal, s.index,
                                                                                   LOCAL_WINDOW))]
     if not spikes:

@@ -15,6 +15,7 @@ BLOCKS = 60  # per-step curves are averaged into blocks so minibatch noise does 
 
 
 MIN_SCALE_SWING = 0.1  # and the swings span at least a tenth of the curve's own scale (not a tiny wobble)
+SIGNIFICANT_PROGRESS = 2.0  # standard errors: a training descent that is no noise (see train_progresses)
 
 
 def _swing(p: SeriesProfile, per_step: bool) -> tuple[float, float, float, int] | None:
@@ -75,7 +76,10 @@ def train_progresses(ctx: Context, amplitude: float) -> bool:
         return False
     half = len(train) // 2
     progress = float(np.median(train.signal[:half]) - np.median(train.signal[half:]))
-    return progress >= 2 * amplitude
+    # ... or a descent the training loss's own noise cannot explain: the later half lies below the earlier one
+    # by more than SIGNIFICANT_PROGRESS standard errors of a difference of two medians (1.25 sigma/sqrt(m) each)
+    stderr = 1.25 * train.noise * float(np.sqrt(1.0 / half + 1.0 / (len(train) - half)))
+    return progress >= 2 * amplitude or (stderr > 0 and progress >= SIGNIFICANT_PROGRESS * stderr)
 
 
 def val_swing_is_evaluation(ctx: Context) -> tuple[float, float, float, int] | None:

@@ -27,7 +27,9 @@ def detect(ctx: Context) -> Finding | None:
     # the earliest start from which val stays below train at 85 % of the points (one crossing is noise)
     share = np.cumsum(below[::-1])[::-1] / np.arange(len(below), 0, -1)
     qualifying = np.flatnonzero((share >= 0.85) & below)
-    if not below[-1] or not qualifying.size:
+    # The gap must still hold at the end: one that closes to under MIN_GAP is the half-epoch shift fading as
+    # the training loss flattens, not a lasting difference between the splits.
+    if gap[-1] < MIN_GAP or not qualifying.size:
         return None
     start = int(qualifying[0])
     stretch = len(below) - start

@@ -112,8 +112,12 @@ def _from_unstable_evaluation(ctx: Context) -> Finding | None:
         return None
     amplitude, alternation, _, start = swing
     before = np.array([np.median(val.values[max(0, i - 3) : i]) if i else np.inf for i in range(len(val))])
-    jumps = np.flatnonzero(val.values > 1.5 * before)
-    onset_i = int(jumps[0]) if jumps.size else start
+    jumps = np.flatnonzero(val.values > MIN_VAL_RATIO * before)
+    train = ctx.profile("train_loss", min_points=2)
+    own = [int(i) for i in jumps if not _shares_train_jump(train, val, int(i))]
+    if jumps.size and not own:
+        return None  # every jump comes with a training-loss jump: the weights were knocked off, not the evaluation
+    onset_i = own[0] if own else start
     worst = int(np.argmax(val.values[onset_i:])) + onset_i
     ratio = float(val.values[worst] / np.median(val.values))
     return Finding(
@@ -130,6 +134,15 @@ def _from_unstable_evaluation(ctx: Context) -> Finding | None:
         explanation=EXPLANATION,
         fixes=FIXES,
     )
+
+
+def _shares_train_jump(train: SeriesProfile | None, val: SeriesProfile, index: int) -> bool:
+    """The training loss jumped at this evaluation, just before it (see `_echoes_train`), or at the next one: an
+    epoch's training loss averages over updates that start from the weights the evaluation saw, so weights
+    knocked off late in one epoch show in the next epoch's training loss."""
+    moved = _train_ratio(train, val, index)
+    nxt = _train_ratio(train, val, index + 1) if index + 1 < len(val) else None
+    return any(m is not None and m >= CALM_TRAIN for m in (moved, nxt)) or _echoes_train(train, val, index)
 
 
 def _echoes_train(train: SeriesProfile | None, val: SeriesProfile, index: int) -> bool:
