@@ -7,8 +7,9 @@ is exactly what a `lossdoctor worker` computes for `POST /v1/reproductions`, wit
     nice .venv/bin/python bench/reproduce.py [--seeds 3] [--jobs 1] [--scenario NAME ...]
                                              [--set epoch|api|all] [--device auto|cpu|cuda] [--json FILE]
 
---set epoch (default): every scenario logged once per epoch (the ones the API can choose); api: the one
-scenario per pathology that `POST /v1/reproductions {"pathology": ...}` trains; all: the step-logged twins too.
+--set epoch (default): every reproducer scenario logged once per epoch (the ones the API can choose); api: the
+one scenario per pathology that `POST /v1/reproductions {"pathology": ...}` trains; all: the step-logged twins
+too. Scenarios marked `reproducer=False` (corpus only) are left out unless named with --scenario.
 Exit status 1 when a scenario failed to reproduce, or (pathologies with fixes) was fixed by none, on some seed.
 """
 
@@ -35,8 +36,8 @@ def scenario_set(which: str) -> list[str]:
     if which == "api":
         return [jobs.scenario_for(p).name for p in jobs.pathologies()]
     if which == "all":
-        return list(CATALOG)
-    return [s.name for s in CATALOG.values() if s.base.log_every_steps is None]
+        return [s.name for s in CATALOG.values() if s.reproducer]
+    return [s.name for s in CATALOG.values() if s.base.log_every_steps is None and s.reproducer]
 
 
 def resolve_device(wanted: str) -> str:

@@ -20,6 +20,7 @@ from lossdoctor.app import create_app
 from lossdoctor.config import Config
 from lossdoctor.jobs import queue as jobs
 from lossdoctor.jobs.reproduce import MAX_EPOCHS
+from lossdoctor.jobs.scenarios.catalog import CATALOG
 from tests.conftest import DATA
 
 
@@ -112,6 +113,15 @@ def test_bad_requests_get_a_problem_that_says_what_to_fix_and_enqueue_nothing(
         client: FlaskClient, redis_client: redis.Redis, body: Any, status: int, hint: str) -> None:
     _problem(_post(client, body), status, hint)
     assert redis_client.llen("rq:queue:reproductions") == 0
+
+
+def test_a_corpus_only_scenario_is_never_trained_as_a_reproducer(client: FlaskClient) -> None:
+    corpus_only = [s for s in CATALOG.values() if not s.reproducer]
+    assert corpus_only  # the catalog keeps scenarios whose fault does not show on every seed, for the corpus
+    for scenario in corpus_only:
+        _problem(_post(client, {"scenario": scenario.name}), 422, "not offered as a reproducer")
+        assert jobs.scenario_for(scenario.pathology).reproducer
+        assert scenario.name not in [s.name for s in jobs._epoch_scenarios()]
 
 
 def test_unknown_pathology_problem_lists_what_exists(client: FlaskClient) -> None:

@@ -57,8 +57,9 @@ class Unreproducible(ValueError):
 
 
 def _epoch_scenarios() -> list[Scenario]:
-    """Scenarios logged once per epoch (the step-logged twins reproduce the same faults, more slowly)."""
-    return [s for s in CATALOG.values() if s.base.log_every_steps is None]
+    """Reproducer scenarios logged once per epoch (the step-logged twins reproduce the same faults, more
+    slowly)."""
+    return [s for s in CATALOG.values() if s.base.log_every_steps is None and s.reproducer]
 
 
 def pathologies() -> list[str]:
@@ -83,8 +84,12 @@ def scenario_for(pathology: str, model: str | None = None, optimizer: str | None
 
 
 def scenario_named(name: str) -> Scenario:
+    offered = sorted(n for n, s in CATALOG.items() if s.reproducer)
     if name not in CATALOG:
-        raise Unreproducible(f"no catalogued scenario {name!r}; known: {sorted(CATALOG)}")
+        raise Unreproducible(f"no catalogued scenario {name!r}; known: {offered}")
+    if not CATALOG[name].reproducer:
+        raise Unreproducible(f"scenario {name!r} is in the benchmark corpus but is not offered as a reproducer: "
+                             f"its fault does not show on every seed; known: {offered}")
     return CATALOG[name]
 
 

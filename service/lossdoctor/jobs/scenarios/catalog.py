@@ -30,6 +30,9 @@ class Scenario:
     base: ScenarioConfig
     fixes: tuple[Fix, ...] = ()
     seeds: tuple[int, ...] = field(default=(0, 1, 2, 3, 4, 5))
+    # Offered to POST /v1/reproductions: its fault shows on every seed bench/reproduce.py tries. A scenario
+    # whose curves show something else on some seeds stays in the corpus (labelled by what they show) only.
+    reproducer: bool = True
 
     def config(self, seed: int) -> ScenarioConfig:
         return self.base.with_overrides(seed=seed)
@@ -49,10 +52,10 @@ STEP_SEEDS = (0, 1, 2)
 
 
 def _add(name: str, pathology: str, description: str, fixes: Fixes,
-         seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5), **base: Any) -> None:
+         seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5), reproducer: bool = True, **base: Any) -> None:
     config = ScenarioConfig(pathology=pathology).with_overrides(**base)
     CATALOG[name] = Scenario(name, pathology, description, config,
-                             tuple(Fix(k, v) for k, v in fixes.items()), seeds)
+                             tuple(Fix(k, v) for k, v in fixes.items()), seeds, reproducer)
 
 
 def get(name: str) -> Scenario:
@@ -181,8 +184,11 @@ _add("lr_too_low_sgd", "plateau", "plain SGD with lr 1e-4",
 _OSC_FIXES: Fixes = {"constant_lr": {"lr_schedule": "constant", "learning_rate": 1e-3},
                      "lower_max_lr": {"learning_rate": 2e-3}}
 _CYCLIC: Knobs = {"lr_schedule": "cyclic", "schedule_factor": 100, "epochs": 30}
+# Not reproducers: on digits the MLP often memorises its way to a loss of 1e-4, where the LR cycle no longer
+# moves it, and the transformer's swings stay in the evaluation on some seeds. Their curves (labelled by what
+# they show: oscillation on 0/6 and 2/4 seeds) keep them in the corpus; the blobs scenarios reproduce it.
 _add("cyclic_lr_too_high_mlp", "oscillation", "CyclicLR between 1e-3 and 5e-2, 2-epoch period", _OSC_FIXES,
-     learning_rate=0.05, **{**_CYCLIC, "schedule_factor": 50})
+     learning_rate=0.05, reproducer=False, **{**_CYCLIC, "schedule_factor": 50})
 _add("cyclic_lr_too_high_blobs", "oscillation", "small MLP, CyclicLR up to 0.2", _OSC_FIXES,
      dataset="blobs", hidden=16, learning_rate=0.2, **_CYCLIC)
 _add("cyclic_lr_too_high_blobs_slow", "oscillation", "small MLP, CyclicLR up to 0.2, 4-epoch period",
@@ -190,7 +196,7 @@ _add("cyclic_lr_too_high_blobs_slow", "oscillation", "small MLP, CyclicLR up to 
 _add("cyclic_lr_too_high_hard_blobs", "oscillation", "MLP on overlapping classes, CyclicLR up to 0.1",
      _OSC_FIXES, dataset="blobs", blobs_difficulty=1.5, hidden=32, learning_rate=0.1, **_CYCLIC)
 _add("cyclic_lr_too_high_transformer", "oscillation", "transformer, CyclicLR up to 0.02", _OSC_FIXES,
-     seeds=(0, 1, 2, 3), model="transformer", dataset="sequence", learning_rate=0.02,
+     seeds=(0, 1, 2, 3), model="transformer", dataset="sequence", learning_rate=0.02, reproducer=False,
      **{**_CYCLIC, "epochs": 20})
 
 # --- underfitting: too little capacity, or regularisation / label noise that swamps the signal ------------
