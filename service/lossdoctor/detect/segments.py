@@ -30,13 +30,19 @@ def segment_curve(
         if b - a < 1:
             continue
         x, y, s = steps[a:b], values[a:b], signal[a:b]
-        slope = float(np.polyfit(x, y, 1)[0]) if b - a >= 2 and np.ptp(x) > 0 else 0.0
-        if b - a >= 2 and np.ptp(x) > 0:
-            fit = np.polyval(np.polyfit(x, s, 1), [x[0], x[-1]])
-            delta = float(fit[1] - fit[0])
-        else:
-            delta = 0.0
+        slope = _slope(x, y)
+        delta = _slope(x, s) * float(x[-1] - x[0])  # the fitted line's change over the segment
         threshold = max(2.0 * noise, 0.02)
         trend: Trend = "flat" if abs(delta) < threshold else ("rising" if delta > 0 else "falling")
         out.append(Segment(float(x[0]), float(x[-1]), trend, slope, float(np.expm1(delta))))
     return out
+
+
+def _slope(x: FloatArray, y: FloatArray) -> float:
+    """Least-squares slope of y on x, in closed form: one pass over long per-step segments, where polyfit's
+    Vandermonde matrix and SVD cost several."""
+    if x.size < 2:
+        return 0.0
+    dx = x - x.mean()
+    var = float(dx @ dx)
+    return float(dx @ (y - y.mean())) / var if var > 0 else 0.0
