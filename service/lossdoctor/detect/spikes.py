@@ -23,7 +23,7 @@ class Spike:
     rise: float  # value / median of the points just before it (inf for the first point)
 
 
-def _median_before(signal: FloatArray, window: int) -> FloatArray:
+def median_before(signal: FloatArray, window: int) -> FloatArray:
     """Median of the `window` points before each point (fewer at the start; NaN for the first point).
 
     Vectorised over a sliding window view: a million points cost one partition pass, not a Python loop."""
@@ -66,8 +66,8 @@ def find_spikes(
         if b - a < 2:
             continue
         block = signal[a:b]
-        prev = _median_before(block, window)
-        following = _median_before(block[::-1], window)[::-1]
+        prev = median_before(block, window)
+        following = median_before(block[::-1], window)[::-1]
         # A spike rises from the points before it; the first point of a block can only be compared with
         # the points after it.
         baseline = np.where(np.isnan(prev), following, prev)

@@ -72,7 +72,7 @@ def train_progresses(ctx: Context, amplitude: float) -> bool:
     the halves of the run) and does not swing itself: the optimiser is descending, so a validation curve
     that bounces is the evaluation's problem, not an oscillating optimiser."""
     train = ctx.profile("train_loss", min_points=5)
-    if train is None or not train.log_scale or _swing(train, ctx.axis == "step") is not None:
+    if train is None or not train.log_scale or train_swings(ctx):
         return False
     half = len(train) // 2
     progress = float(np.median(train.signal[:half]) - np.median(train.signal[half:]))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from lossdoctor.detect import SeriesProfile
-from lossdoctor.detect.spikes import Spike, find_spikes, never_returns
+from lossdoctor.detect.spikes import Spike, find_spikes, median_before, never_returns
 from lossdoctor.diagnose import oscillation
 from lossdoctor.diagnose.base import (
     Context,
@@ -111,8 +111,8 @@ def _from_unstable_evaluation(ctx: Context) -> Finding | None:
     if val is None or swing is None:
         return None
     amplitude, alternation, _, start = swing
-    before = np.array([np.median(val.values[max(0, i - 3) : i]) if i else np.inf for i in range(len(val))])
-    jumps = np.flatnonzero(val.values > MIN_VAL_RATIO * before)
+    # the median of the 3 evaluations before each (NaN for the first, which is never a jump)
+    jumps = np.flatnonzero(val.values > MIN_VAL_RATIO * median_before(val.values, 3))
     train = ctx.profile("train_loss", min_points=2)
     own = [int(i) for i in jumps if not _shares_train_jump(train, val, int(i))]
     if jumps.size and not own:
