@@ -37,12 +37,7 @@ def scenario_set(which: str) -> list[str]:
         return [jobs.scenario_for(p).name for p in jobs.pathologies()]
     if which == "all":
         return [s.name for s in CATALOG.values() if s.reproducer]
-    return [s.name for s in CATALOG.values() if s.base.log_every_steps is None and s.reproducer]
-
-
-def resolve_device(wanted: str) -> str:
-    """As the worker does: CUDA is probed in a child process, so the pool's forked processes can use it."""
-    return choose_device(wanted)
+    return [s.name for s in jobs.epoch_scenarios()]
 
 
 def one(task: tuple[str, int, str]) -> dict[str, Any]:
@@ -80,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(names) - set(CATALOG))
     if unknown:
         p.error(f"unknown scenarios {unknown}; known: {sorted(CATALOG)}")
-    device = resolve_device(args.device)
+    device = choose_device(args.device)  # as the worker does: CUDA probed in a child, so forked processes can use it
     tasks = [(name, seed, device) for name in names for seed in range(args.seeds)]
     started = time.perf_counter()
     print(f"{'scenario':34} {'pathology':16} {'seed':>4} {'repro':>5}  {'fixed by':44} {'seconds':>7}  device")

@@ -121,7 +121,7 @@ def test_a_corpus_only_scenario_is_never_trained_as_a_reproducer(client: FlaskCl
     for scenario in corpus_only:
         _problem(_post(client, {"scenario": scenario.name}), 422, "not offered as a reproducer")
         assert jobs.scenario_for(scenario.pathology).reproducer
-        assert scenario.name not in [s.name for s in jobs._epoch_scenarios()]
+        assert scenario.name not in [s.name for s in jobs.epoch_scenarios()]
 
 
 def test_unknown_pathology_problem_lists_what_exists(client: FlaskClient) -> None:

@@ -56,14 +56,14 @@ class Unreproducible(ValueError):
     """The request names nothing the catalog can reproduce; the message lists what exists."""
 
 
-def _epoch_scenarios() -> list[Scenario]:
+def epoch_scenarios() -> list[Scenario]:
     """Reproducer scenarios logged once per epoch (the step-logged twins reproduce the same faults, more
     slowly)."""
     return [s for s in CATALOG.values() if s.base.log_every_steps is None and s.reproducer]
 
 
 def pathologies() -> list[str]:
-    return sorted({s.pathology for s in _epoch_scenarios()})
+    return sorted({s.pathology for s in epoch_scenarios()})
 
 
 def scenario_for(pathology: str, model: str | None = None, optimizer: str | None = None) -> Scenario:
@@ -73,12 +73,12 @@ def scenario_for(pathology: str, model: str | None = None, optimizer: str | None
         raise Unreproducible(f"no catalogued scenario for pathology {pathology!r}; known: {pathologies()}")
     if model is not None and model not in MODELS:
         raise Unreproducible(f"unknown model {model!r}; known: {list(MODELS)}")
-    matching = [s for s in _epoch_scenarios() if s.pathology == pathology and model in (None, s.base.model)]
+    matching = [s for s in epoch_scenarios() if s.pathology == pathology and model in (None, s.base.model)]
     # stable sort: same optimizer first, then the preferred scenario, otherwise catalog order
     matching.sort(key=lambda s: (optimizer is not None and s.base.optimizer != optimizer,
                                  s.name != PREFERRED.get(pathology)))
     if not matching:
-        have = sorted({s.base.model for s in _epoch_scenarios() if s.pathology == pathology})
+        have = sorted({s.base.model for s in epoch_scenarios() if s.pathology == pathology})
         raise Unreproducible(f"no catalogued {pathology!r} scenario on a {model!r} model; models for it: {have}")
     return matching[0]
 
