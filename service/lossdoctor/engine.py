@@ -12,7 +12,7 @@ from lossdoctor import ENGINE_VERSION
 from lossdoctor.detect import SeriesProfile, profile_run
 from lossdoctor.diagnose import CATALOG, Context, Finding
 from lossdoctor.ingest.names import is_loss
-from lossdoctor.run import Run
+from lossdoctor.run import Run, Series
 
 Status = Literal["healthy", "unhealthy", "insufficient_data"]
 MIN_POINTS = 3
@@ -47,7 +47,8 @@ def diagnose(run: Run) -> Diagnosis:
     with np.errstate(all="ignore"):
         profiles = profile_run(run)
         ctx = Context(run=run, profiles=profiles)
-        findings = without_consequences([f for f in (p.detect(ctx) for p in CATALOG) if f is not None])
+        found = [f for f in (p.detect(ctx) for p in CATALOG) if f is not None]
+        findings = without_consequences(val_rise_before_explosion(run, found))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], -f.confidence))
     return Diagnosis(run=run, status=status_of(run, findings), findings=tuple(findings), profiles=profiles)
 
@@ -72,6 +73,21 @@ def without_consequences(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.code not in CONSEQUENCES
             or (f.code != "underfitting" and f.onset is not None and f.onset < start
                 and not (diverged and f.code in VAL_RISE) and not _stays_up(f))]
+
+
+def val_rise_before_explosion(run: Run, findings: list[Finding]) -> list[Finding]:
+    """Once a run blows up its validation loss climbs because the model is destroyed, so whether it was
+    overfitting before is judged on the points before the blow-up only (a best epoch just before it is not
+    an onset of memorisation)."""
+    cut = min((f.onset for f in findings if f.code == "exploding_nan" and f.onset is not None
+               and is_loss(f.metrics[0])), default=None)
+    if cut is None or not any(f.code in VAL_RISE for f in findings):
+        return findings
+    earlier = Run(series={name: Series(name, s.steps[s.steps < cut], s.values[s.steps < cut], s.source_name)
+                          for name, s in run.series.items()}, meta=run.meta, x_axis=run.x_axis)
+    ctx = Context(run=earlier, profiles=profile_run(earlier))
+    redone = [p.detect(ctx) for p in CATALOG if p.code in VAL_RISE]
+    return [f for f in findings if f.code not in VAL_RISE] + [f for f in redone if f is not None]
 
 
 def _stays_up(f: Finding) -> bool:

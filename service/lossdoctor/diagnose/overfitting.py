@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from lossdoctor.detect import SeriesProfile
-from lossdoctor.detect.noise import robust_sigma
-from lossdoctor.detect.spikes import never_returns
+from lossdoctor.detect.noise import log_view, robust_sigma, rolling_median, smoothing_window
+from lossdoctor.detect.spikes import Spike, never_returns
 from lossdoctor.diagnose.base import (
     Context,
     Finding,
@@ -86,17 +86,34 @@ def _spacing(p: SeriesProfile) -> float:
     return float(np.median(np.diff(p.steps))) if len(p) > 1 else 0.0
 
 
+def _evaluation_jumps(val: SeriesProfile, train: SeriesProfile | None) -> list[Spike]:
+    """Sudden validation jumps that come back and that training loss does not share: evaluation artefacts
+    (an eval-mode bug, an unlucky eval batch), which say nothing about the trend of the curve."""
+    return [s for s in val.spikes if s.ratio >= 3.0 and not _train_shares(train, s.step, s.ratio)
+            and not (val.log_scale and never_returns(val.signal, s))]
+
+
+def without_jumps(val: SeriesProfile, jumps: list[Spike]) -> SeriesProfile:
+    """The curve with each jump replaced by its baseline, so a rise is judged on the trend, not the outliers."""
+    if not jumps:
+        return val
+    values = val.values.copy()
+    values[[s.index for s in jumps]] = [s.baseline for s in jumps]
+    signal, _ = log_view(values)
+    return replace(val, values=values, signal=signal, smooth=rolling_median(values, smoothing_window(values.size)))
+
+
 def find_overfitting(ctx: Context) -> Rise | None:
-    """The earliest gradual rise among the held-out losses that training loss does not share."""
+    """The earliest gradual rise among the held-out losses that training loss does not share.
+
+    Recovering evaluation jumps are taken out first: they are val spikes, and a rise that needs them is none."""
     train = ctx.profile("train_loss", min_points=2)
     found: list[Rise] = []
     for val in validation_losses(ctx):
-        r = rise_after_best(val)
+        r = rise_after_best(without_jumps(val, _evaluation_jumps(val, train)))
         if r is None:
             continue
-        if any(s.step > r.onset and s.ratio >= 3.0 and not _train_shares(train, s.step, s.ratio)
-               and not (val.log_scale and never_returns(val.signal, s)) for s in val.spikes):
-            continue  # a sudden jump after the best that comes back is a val spike (eval-mode bug), not overfitting
+        r = replace(r, curve=val)
         change = train_change_since(train, r.onset)
         if change is not None and change[1] > 0.05 and change[0] > 0.5 * (r.best_value * r.rise):
             continue  # train loss rises with it: divergence, not overfitting

@@ -1,0 +1,55 @@
+"""Behaviours added for engine accuracy (issue 3, round 3): a validation rise is judged on the trend without
+its recovering evaluation jumps (neither hidden nor made by them), and a blow-up's own validation climb is
+not overfitting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lossdoctor.engine import diagnose
+from lossdoctor.ingest.payload import run_from_payload
+
+
+def _findings(metrics: dict[str, list[float | str]], **meta: object) -> dict[str, Any]:
+    payload = {"metrics": {name: {"steps": list(range(1, len(v) + 1)), "values": v} for name, v in metrics.items()},
+               "meta": {"num_classes": 10, **meta}}
+    return {f.code: f for f in diagnose(run_from_payload(payload)).findings}
+
+
+TRAIN = [1.2 * 0.8**i for i in range(30)]
+
+
+def test_persistent_rise_with_a_recovering_eval_jump_is_still_overfitting() -> None:
+    # best 0.19 at epoch 1, one isolated 5x jump at epoch 9 that comes back, then a climb to ~1.07 that stays
+    val = [0.19, 0.33, 0.35, 0.27, 0.27, 0.33, 0.28, 0.35, 1.6, 0.42, 0.55, 0.7, 0.85, 1.0, 1.05, 1.07,
+           *[1.07] * 14]
+    found = _findings({"train_loss": TRAIN, "val_loss": val})
+    assert "overfitting" in found and "val_spike" in found
+    assert found["overfitting"].onset == 1
+
+
+def test_recovering_eval_jumps_alone_do_not_make_a_rise() -> None:
+    # a flat val loss at 0.30 with two 4x jumps near the end that come back at once
+    val = [1.0, 0.6, 0.4, 0.32, *[0.3, 0.31, 0.29] * 5, 1.2, 0.3, 0.31, 1.25, 0.3, 0.3]
+    found = _findings({"train_loss": TRAIN[: len(val)], "val_loss": val})
+    assert "val_spike" in found
+    assert "overfitting" not in found and "overconfidence" not in found
+
+
+def test_a_blow_up_is_not_overfitting_even_when_the_best_epoch_is_just_before_it() -> None:
+    # corpus run c0083: best val at epoch 6, then the LR is multiplied by 30 at epoch 8 and both losses explode
+    train = [1.583, 0.315, 0.117, 0.07, 0.031, 0.014, 0.007, 1504560.0, 2.413, 2.374, 2.411, 2.393, 2.416]
+    val = [0.513, 0.346, 0.303, 0.268, 0.116, 0.144, 0.135, 40714.2, 44824.6, 44861.4, 44861.6, 44861.6, 44861.5]
+    found = _findings({"train_loss": train, "val_loss": val})
+    assert found["exploding_nan"].onset == 8
+    assert "overfitting" not in found and "overconfidence" not in found
+
+
+def test_overfitting_before_a_blow_up_is_still_reported() -> None:
+    # val turns up at epoch 8 and climbs for 10 epochs while train falls; the run goes NaN at epoch 20
+    val = [1.0, 0.7, 0.5, 0.4, 0.34, 0.31, 0.3, 0.29, 0.32, 0.36, 0.4, 0.45, 0.5, 0.55, 0.6, 0.66, 0.72, 0.78,
+           0.85]
+    train: list[float | str] = [*TRAIN[:19], "NaN", "NaN"]
+    found = _findings({"train_loss": train, "val_loss": [*val, "NaN", "NaN"]})
+    assert "exploding_nan" in found
+    assert found["overfitting"].onset in (7, 8)
