@@ -7,6 +7,11 @@ injected fault. A run in a rule's grey zone is dropped as ambiguous, as is a run
 did not learn. Deterministic: same seeds, one thread per training.
 
     nice .venv/bin/python bench/make_corpus.py [--jobs 2] [--only SCENARIO] [--out DIR] [--sheets DIR]
+    .venv/bin/python bench/make_corpus.py --relabel    # after a rule changes: the recorded curves, relabelled
+
+Trainings are bit-identical on the same CPU and torch build only: elsewhere the last digit of a float can
+differ, and chaotic runs (explosions, eval-mode bugs) then take other paths. So a changed rule is applied to
+the recorded curves with --relabel, which trains nothing and keeps every recorded run (or drops it as grey).
 
 Labelling rules. x = epoch, or optimiser step in step-logged runs; S(.) = centred running median over 3
 points (over ~n/25 points for step-logged train loss); lnC = ln(num_classes), the loss of a uniform guess.
@@ -25,8 +30,10 @@ points (over ~n/25 points for step-logged train loss); lnC = ln(num_classes), th
                  5-point running mean >= 0.08, median absolute swing >= 0.02 * lnC, direction changes at
                  >= 45% of points, and net change between its halves < max(0.1, typical swing). Onset: s.
   overfitting    b = argmin S(val) with >= 3 points after; peak of S(val) after b >= 1.10 * best and
-                 >= 4 robust noise sigmas above it; S(val) at the end still >= 1.05 * best; S(train) at
-                 the end below S(train) at b; no divergence. Onset: b. Grey: peak 1.05-1.10 * best.
+                 >= 4 noise sigmas above it (robust sigma of the second differences of val from b, or
+                 from the later half, on: the noise where the rise is); S(val) at the end still >= 1.05
+                 * best and >= 2 sigmas above it; S(train) at the end below S(train) at b; no divergence.
+                 Onset: b. Grey: peak 1.05-1.10 * best, or a >= 1.10x peak only 2.5-4 sigmas above.
   overconfidence the same val-loss rise, and val accuracy (mean of last 3) >= S(val acc) at b - 0.01.
                  Onset: b. Grey: val accuracy down by 0.01-0.03.
   loss_spike     (not oscillating, before any divergence) a train point >= 2 * the median of its 3
@@ -224,7 +231,7 @@ def contact_sheets(cases: list[Payload], out: Path) -> None:
         plt.close(fig)
 
 
-def readme(cases: list[Payload], dropped: list[str], seconds: float) -> str:
+def readme(cases: list[Payload], dropped: list[str], timing: str) -> str:
     per_label = Counter(c for case in cases for c in case["labels"])
     per_model: Counter[tuple[str, str]] = Counter(
         (CATALOG[scenario_of(c).split("+")[0]].base.model, c["payload"]["meta"]["x_axis"]) for c in cases)
@@ -238,8 +245,10 @@ def readme(cases: list[Payload], dropped: list[str], seconds: float) -> str:
         f"{len(dropped)} more runs were dropped as ambiguous (listed below). Every run is a real PyTorch "
         "training from `service/lossdoctor/jobs/scenarios/` (scenarios in `catalog.py`) on bundled sklearn "
         "data (digits, breast cancer) or synthetic data (make_classification, a sequence task).",
-        f"Generation took {seconds / 60:.1f} min of wall time.", "",
-        "Regenerate (deterministic, one command): `nice .venv/bin/python bench/make_corpus.py --jobs 2`", "",
+        timing, "",
+        "Regenerate (deterministic on one CPU and torch build, one command): "
+        "`nice .venv/bin/python bench/make_corpus.py --jobs 2`; after a labelling rule changes, relabel the "
+        "recorded curves without training: `.venv/bin/python bench/make_corpus.py --relabel`.", "",
         "`notes` give the scenario, the injected fault, the seed and why each label was given. Ids are "
         "positions in the fixed run plan, so they are stable; gaps are dropped runs. Onsets are in the "
         "run's x unit: epochs (1-based), or optimiser steps when `meta.x_axis` is `step`.", "",
@@ -258,6 +267,20 @@ def _work(args: tuple[Job, Path | None]) -> tuple[Job, Payload]:
     return args[0], train_payload(*args)
 
 
+def recorded(out: Path) -> tuple[list[tuple[Job, Payload]], list[str], str]:
+    """The runs already in the corpus with their jobs, the runs dropped when it was generated, and its timing
+    line: what --relabel starts from."""
+    jobs = {j.index: j for j in plan()}
+    runs = []
+    for path in sorted(out.glob("c*.json")):
+        case = json.loads(path.read_text())
+        runs.append((jobs[int(case["id"][1:])], case["payload"]))
+    text = (out / "README.md").read_text()
+    dropped = [line[2:] for line in text.split("## Dropped runs", 1)[1].splitlines() if line.startswith("- ")]
+    timing = next(line for line in text.splitlines() if line.startswith("Generation took"))
+    return runs, dropped, timing
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--only", action="append", help="scenario name (repeatable); default: all")
@@ -265,23 +288,31 @@ def main() -> None:
     p.add_argument("--sheets", type=Path, default=Path("/tmp/corpus_sheets"))
     p.add_argument("--cache", type=Path, default=None, help="reuse raw runs from / save them to this folder")
     p.add_argument("--jobs", type=int, default=1, help="parallel trainings (each on one thread)")
+    p.add_argument("--relabel", action="store_true",
+                   help="re-apply the labelling rules to the curves already recorded in --out; trains nothing")
     args = p.parse_args()
     unknown = set(args.only or ()) - set(CATALOG)
     if unknown:
         p.error(f"unknown scenarios {sorted(unknown)}; known: {sorted(CATALOG)}")
-    jobs = [j for j in plan() if not args.only or j.scenario in args.only]
-    if args.cache:
-        args.cache.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    with Pool(args.jobs) as pool:
-        results = sorted(pool.imap_unordered(_work, [(j, args.cache) for j in jobs]),
-                         key=lambda r: r[0].index)
-    seconds = time.perf_counter() - started
+    if args.relabel and args.only:
+        p.error("--relabel applies to the whole corpus; leave out --only")
+    dropped: list[str] = []
+    if args.relabel:
+        results, dropped, timing = recorded(args.out)
+    else:
+        jobs = [j for j in plan() if not args.only or j.scenario in args.only]
+        if args.cache:
+            args.cache.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        with Pool(args.jobs) as pool:
+            results = sorted(pool.imap_unordered(_work, [(j, args.cache) for j in jobs]),
+                             key=lambda r: r[0].index)
+        timing = f"Generation took {(time.perf_counter() - started) / 60:.1f} min of wall time."
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.only:
         for old in args.out.glob("c*.json"):
             old.unlink()
-    cases, dropped = [], []
+    cases = []
     for job, payload in results:
         case, why = make_case(job, payload)
         if case is None:
@@ -290,10 +321,11 @@ def main() -> None:
         cases.append(case)
         (args.out / f"{case['id']}.json").write_text(json.dumps(case, separators=(",", ":")) + "\n")
     if not args.only:
-        (args.out / "README.md").write_text(readme(cases, dropped, seconds))
+        dropped.sort()
+        (args.out / "README.md").write_text(readme(cases, dropped, timing))
     contact_sheets(cases, args.sheets)
     counts = Counter(c for case in cases for c in case["labels"])
-    print(f"{len(cases)} cases, {len(dropped)} dropped, {seconds:.0f}s;", dict(sorted(counts.items())))
+    print(f"{len(cases)} cases, {len(dropped)} dropped; {timing}", dict(sorted(counts.items())))
 
 
 if __name__ == "__main__":

@@ -53,3 +53,25 @@ def test_overfitting_before_a_blow_up_is_still_reported() -> None:
     found = _findings({"train_loss": train, "val_loss": [*val, "NaN", "NaN"]})
     assert "exploding_nan" in found
     assert found["overfitting"].onset in (7, 8)
+
+
+# corpus run c0356: a transformer at ~97 % validation accuracy on 320 examples, its val loss swinging +-30 %
+SWINGING_TRAIN = [0.787, 0.155, 0.125, 0.087, 0.064, 0.08, 0.064, 0.061, 0.047, 0.041, 0.035, 0.033, 0.062, 0.076,
+                  0.06]
+SWINGING_VAL = [0.174, 0.13, 0.093, 0.099, 0.131, 0.078, 0.071, 0.094, 0.092, 0.109, 0.129, 0.085, 0.095, 0.137,
+                0.102]
+HIGH_ACCURACY = [0.934, 0.95, 0.972, 0.966, 0.953, 0.972, 0.981, 0.969, 0.975, 0.972, 0.972, 0.975, 0.966, 0.963,
+                 0.969]
+
+
+def test_val_loss_swings_a_small_validation_sets_few_errors_explain_are_noise() -> None:
+    found = _findings({"train_loss": SWINGING_TRAIN, "val_loss": SWINGING_VAL, "val_accuracy": HIGH_ACCURACY},
+                      num_classes=4, val_size=320)
+    assert "val_spike" not in found and "oscillation" not in found
+
+
+def test_the_same_swings_on_a_large_validation_set_are_a_noisy_evaluation() -> None:
+    # 10 errors make +-30 % swings; 3,000 errors cannot (about +-2 %)
+    found = _findings({"train_loss": SWINGING_TRAIN, "val_loss": SWINGING_VAL, "val_accuracy": HIGH_ACCURACY},
+                      num_classes=4, val_size=100_000)
+    assert "val_spike" in found

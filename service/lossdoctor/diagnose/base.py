@@ -95,6 +95,23 @@ def chance_ceiling(ctx: Context) -> float | None:
     return float(np.log(k)) if k and k > 1 else None
 
 
+def val_loss_count_noise(ctx: Context) -> float | None:
+    """The relative (log-scale) wobble a validation loss shows from the size of its validation set alone.
+
+    Cross-entropy on a classifier is carried by its few misclassified examples; with e of them the loss moves
+    by about 1/sqrt(e) of itself from epoch to epoch as borderline examples flip (the Poisson noise of a
+    count). 10 errors among 320 examples make +-30 % swings that say nothing about the evaluation. None when
+    the validation size or accuracy is unknown."""
+    acc = ctx.profile("val_accuracy", min_points=1)
+    n = ctx.run.meta.val_size
+    if acc is None or not n:
+        return None
+    level = float(np.median(acc.values))
+    if not 0.0 < level < 1.0:
+        return None
+    return 1.0 / float(np.sqrt(max(1.0, (1.0 - level) * n)))
+
+
 def num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(float(x), 6)
 

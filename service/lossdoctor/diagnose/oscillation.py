@@ -7,7 +7,7 @@ import numpy as np
 from lossdoctor.detect import SeriesProfile
 from lossdoctor.detect.changepoints import reduce_blocks
 from lossdoctor.detect.noise import rolling_median
-from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x
+from lossdoctor.diagnose.base import Context, Finding, Fix, Pathology, clamp, fmt_x, val_loss_count_noise
 
 MIN_AMPLITUDE = 0.15  # a typical step-to-step swing of 15 % (on the log scale)
 MIN_ALTERNATION = 0.5  # at least half of the consecutive moves reverse direction
@@ -99,6 +99,9 @@ def detect(ctx: Context) -> Finding | None:
         if swing is None:
             continue
         amplitude, alternation, progress, start = swing
+        count_noise = val_loss_count_noise(ctx) if name == "val_loss" else None
+        if count_noise is not None and amplitude < 2.0 * count_noise:
+            continue  # the few errors of a small validation set flipping, not a bouncing optimiser
         onset = float(p.steps[start])
         return Finding(
             code="oscillation",

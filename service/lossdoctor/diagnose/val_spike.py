@@ -19,6 +19,7 @@ from lossdoctor.diagnose.base import (
     clamp,
     fmt_x,
     length_factor,
+    val_loss_count_noise,
 )
 
 ERROR_RATIO = 10.0  # an order of magnitude above the neighbours is an error
@@ -111,6 +112,9 @@ def _from_unstable_evaluation(ctx: Context) -> Finding | None:
     if val is None or swing is None:
         return None
     amplitude, alternation, _, start = swing
+    count_noise = val_loss_count_noise(ctx)
+    if count_noise is not None and amplitude < 2.0 * count_noise:
+        return None  # a small validation set's few errors flipping: noise, not a broken evaluation
     # the median of the 3 evaluations before each (NaN for the first, which is never a jump)
     jumps = np.flatnonzero(val.values > MIN_VAL_RATIO * median_before(val.values, 3))
     train = ctx.profile("train_loss", min_points=2)

@@ -104,9 +104,16 @@ def overfitting(out: Verdict, x: F64, v: F64, s: F64, acc: F64, t_at: F64) -> No
     b = int(np.argmin(s))
     if b > len(s) - 4:
         return
-    peak, noise = float(s[b + 1 :].max()), sigma(v, 3)
-    ratio, lasting = peak / s[b], s[-1] >= 1.05 * s[b]
-    if "divergence" in out.onsets or not lasting or peak - s[b] < 4 * noise:
+    # The noise where the rise is measured (from the best, or the later half, on): over the whole curve the
+    # smooth early descent would make any late wobble look significant. From second differences, which a
+    # trend does not inflate; residuals around a 3-point median are exactly 0 wherever a point is the median.
+    peak, noise = float(s[b + 1 :].max()), mad(np.diff(v[min(b, len(v) // 2) :], 2)) / math.sqrt(6)
+    ratio, lasting = peak / s[b], s[-1] >= 1.05 * s[b] and s[-1] - s[b] >= 2 * noise
+    if "divergence" in out.onsets or not lasting:
+        return
+    if peak - s[b] < 4 * noise:
+        if ratio >= 1.10 and peak - s[b] >= 2.5 * noise:
+            out.grey.append(f"val rise {ratio:.2f}x is only {(peak - s[b]) / noise:.1f} noise sigmas")
         return
     if ratio < 1.10:
         if ratio >= 1.05:
