@@ -75,3 +75,23 @@ def test_the_same_swings_on_a_large_validation_set_are_a_noisy_evaluation() -> N
     found = _findings({"train_loss": SWINGING_TRAIN, "val_loss": SWINGING_VAL, "val_accuracy": HIGH_ACCURACY},
                       num_classes=4, val_size=100_000)
     assert "val_spike" in found
+
+
+def test_a_loss_that_ends_worse_than_guessing_after_learning_is_divergence_even_on_two_epochs() -> None:
+    # real log 023 (GTSRB, 43 classes): epoch 2 collapses to confidently wrong outputs
+    found = _findings({"train_loss": [0.2193, 5.1823], "val_loss": [0.0298, 15.9742],
+                       "val_accuracy": [0.9916, 0.0089]}, num_classes=43)
+    assert found["divergence"].onset == 2
+    assert found["divergence"].evidence["min_at"] == 1
+
+
+def test_a_late_jump_that_stays_under_the_guessing_loss_is_no_collapse() -> None:
+    assert "divergence" not in _findings({"train_loss": [0.2193, 2.9], "val_loss": [0.0298, 3.1]}, num_classes=43)
+    # ... nor one the validation loss does not share
+    assert "divergence" not in _findings({"train_loss": [0.2193, 5.18], "val_loss": [0.0298, 0.05]},
+                                         num_classes=43)
+
+
+def test_two_quiet_points_are_still_insufficient_data() -> None:
+    payload = {"metrics": {"train_loss": {"steps": [1, 2], "values": [0.9, 0.7]}}, "meta": {"num_classes": 10}}
+    assert diagnose(run_from_payload(payload)).status == "insufficient_data"

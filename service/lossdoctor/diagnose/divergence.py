@@ -12,6 +12,7 @@ from lossdoctor.diagnose.base import (
     Finding,
     Fix,
     Pathology,
+    chance_ceiling,
     clamp,
     fmt_x,
     length_factor,
@@ -89,9 +90,28 @@ def find_turn(train: SeriesProfile) -> tuple[int, int, float] | None:
     return low, onset, rise
 
 
+def collapse_at_end(ctx: Context, train: SeriesProfile) -> tuple[int, int, float] | None:
+    """A turn too late to show persistence (the run was stopped, or the log pasted, right after it broke): a
+    per-epoch loss that ends above ln(C), the loss of a uniform guess, after it had fallen under half of it,
+    with the validation loss up there too. No wobble does that: the model has collapsed to confidently wrong
+    outputs. (minimum index, onset index, relative rise) like `find_turn`."""
+    ceiling = chance_ceiling(ctx)
+    if ceiling is None or ctx.axis != "epoch" or train.name != "train_loss" or len(train) < 2:
+        return None
+    values = train.values
+    low = int(np.argmin(values[:-1]))
+    if values[-1] <= ceiling or values[low] > 0.5 * ceiling or values[low] <= 0:
+        return None
+    val = ctx.profile("val_loss")
+    if val is not None and (float(val.values[-1]) <= ceiling or val.steps[-1] < train.steps[-1]):
+        return None
+    return low, len(train) - 1, float(values[-1] / values[low] - 1.0)
+
+
 def detect(ctx: Context) -> Finding | None:
-    for train in training_losses(ctx):
-        turn = find_turn(train)
+    for train in training_losses(ctx, min_points=2):
+        turn = find_turn(train) if len(train) >= 3 else None
+        turn = turn or collapse_at_end(ctx, train)
         if turn is not None:
             break
     else:
@@ -147,7 +167,9 @@ def detect(ctx: Context) -> Finding | None:
 
 PATHOLOGY = Pathology(
     code="divergence",
-    meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it.",
+    meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it. A run too "
+    "short to show persistence counts when its loss ends above ln(num_classes), worse than guessing, after it "
+    "had fallen under half of that, and the validation loss ends there too.",
     severity_rules="Always an error: the run is getting worse on the data it trains on.",
     evidence_keys=("log_next", "metric", "min_train_loss", "min_at", "last_train_loss", "rise_factor",
                    "train_accuracy_change",
