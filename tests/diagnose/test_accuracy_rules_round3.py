@@ -95,3 +95,11 @@ def test_a_late_jump_that_stays_under_the_guessing_loss_is_no_collapse() -> None
 def test_two_quiet_points_are_still_insufficient_data() -> None:
     payload = {"metrics": {"train_loss": {"steps": [1, 2], "values": [0.9, 0.7]}}, "meta": {"num_classes": 10}}
     assert diagnose(run_from_payload(payload)).status == "insufficient_data"
+
+
+def test_a_validation_loss_that_oscillates_as_a_whole_has_no_spikes() -> None:
+    # real log 025 (binary CNN, Keras): val loss 3.75 -> 11.25 -> 2.39 -> 3.18 -> 0.87 while training bounces
+    found = _findings({"train_loss": [0.915, 1.1297, 1.3976, 0.7517, 0.7319],
+                       "val_loss": [3.7535, 11.2487, 2.3932, 3.1836, 0.8679]}, num_classes=2)
+    assert found["oscillation"].metrics[0] == "val_loss"
+    assert "val_spike" not in found

@@ -186,6 +186,9 @@ def _moderate(ctx: Context, val: SeriesProfile, train: SeriesProfile | None, kno
 
 
 def detect(ctx: Context) -> Finding | None:
+    swinging = oscillation.detect(ctx)
+    if swinging is not None and swinging.metrics[0] == "val_loss":
+        return None  # the validation loss oscillates as a whole: no point of it stands out as a spike
     val = ctx.profile("val_loss", min_points=3)
     train = ctx.profile("train_loss", min_points=2)
     candidates = [] if val is None else sorted(
