@@ -103,3 +103,10 @@ def test_a_validation_loss_that_oscillates_as_a_whole_has_no_spikes() -> None:
                        "val_loss": [3.7535, 11.2487, 2.3932, 3.1836, 0.8679]}, num_classes=2)
     assert found["oscillation"].metrics[0] == "val_loss"
     assert "val_spike" not in found
+
+
+def test_without_the_class_count_a_tenfold_collapse_on_both_splits_is_divergence() -> None:
+    found = _findings({"train_loss": [0.2193, 5.1823], "val_loss": [0.0298, 15.9742]}, num_classes=None)
+    assert found["divergence"].onset == 2
+    assert "divergence" not in _findings({"train_loss": [0.2193, 1.9], "val_loss": [0.0298, 0.5]},
+                                         num_classes=None)

@@ -90,20 +90,32 @@ def find_turn(train: SeriesProfile) -> tuple[int, int, float] | None:
     return low, onset, rise
 
 
+COLLAPSE = 10.0  # without ln(C) to compare with: an order of magnitude above the minimum, on both splits
+
+
 def collapse_at_end(ctx: Context, train: SeriesProfile) -> tuple[int, int, float] | None:
     """A turn too late to show persistence (the run was stopped, or the log pasted, right after it broke): a
-    per-epoch loss that ends above ln(C), the loss of a uniform guess, after it had fallen under half of it,
-    with the validation loss up there too. No wobble does that: the model has collapsed to confidently wrong
-    outputs. (minimum index, onset index, relative rise) like `find_turn`."""
-    ceiling = chance_ceiling(ctx)
-    if ceiling is None or ctx.axis != "epoch" or train.name != "train_loss" or len(train) < 2:
+    per-epoch loss that ends above ln(C), the loss of a uniform guess, after it had fallen under half of it
+    (or, with C unknown, COLLAPSE times its minimum), with the validation loss up there too. No wobble does
+    that: the model has collapsed to confidently wrong outputs. (minimum index, onset index, relative rise)
+    like `find_turn`."""
+    if ctx.axis != "epoch" or train.name != "train_loss" or len(train) < 2:
         return None
     values = train.values
     low = int(np.argmin(values[:-1]))
-    if values[-1] <= ceiling or values[low] > 0.5 * ceiling or values[low] <= 0:
+    if values[low] <= 0:
         return None
+    ceiling = chance_ceiling(ctx)
     val = ctx.profile("val_loss")
-    if val is not None and (float(val.values[-1]) <= ceiling or val.steps[-1] < train.steps[-1]):
+    if val is not None and val.steps[-1] < train.steps[-1]:
+        return None
+    if ceiling is not None:
+        broke = values[-1] > ceiling and values[low] <= 0.5 * ceiling
+        val_broke = val is None or float(val.values[-1]) > ceiling
+    else:
+        broke = values[-1] >= COLLAPSE * values[low]
+        val_broke = val is None or float(val.values[-1]) >= COLLAPSE * float(val.values[:-1].min(initial=np.inf))
+    if not (broke and val_broke):
         return None
     return low, len(train) - 1, float(values[-1] / values[low] - 1.0)
 
@@ -169,7 +181,8 @@ PATHOLOGY = Pathology(
     code="divergence",
     meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it. A run too "
     "short to show persistence counts when its loss ends above ln(num_classes), worse than guessing, after it "
-    "had fallen under half of that, and the validation loss ends there too.",
+    "had fallen under half of that (10x its minimum when num_classes is unknown), and the validation loss ends "
+    "there too.",
     severity_rules="Always an error: the run is getting worse on the data it trains on.",
     evidence_keys=("log_next", "metric", "min_train_loss", "min_at", "last_train_loss", "rise_factor",
                    "train_accuracy_change",
