@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from lossdoctor.run import Run
 
 Severity = Literal["error", "warning", "info"]
 EvidenceValue = float | int | str | bool | None
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class Context:
 
     run: Run
     profiles: Mapping[str, SeriesProfile]
+    _shared: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """A search several classifiers read (the plateau, the val rise, the oscillation), done once per run."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return cast(T, self._shared[key])
 
     def profile(self, name: str, min_points: int = 1) -> SeriesProfile | None:
         p = self.profiles.get(name)

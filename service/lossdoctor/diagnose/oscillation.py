@@ -91,6 +91,10 @@ def val_swing_is_evaluation(ctx: Context) -> tuple[float, float, float, int] | N
 
 
 def detect(ctx: Context) -> Finding | None:
+    return ctx.shared("oscillation", lambda: _detect(ctx))
+
+
+def _detect(ctx: Context) -> Finding | None:
     for name in ("train_loss", "val_loss"):
         p = ctx.profile(name, min_points=5)
         if p is None or not p.log_scale or (name == "val_loss" and val_swing_is_evaluation(ctx)):

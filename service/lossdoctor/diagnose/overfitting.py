@@ -107,6 +107,10 @@ def find_overfitting(ctx: Context) -> Rise | None:
     """The earliest gradual rise among the held-out losses that training loss does not share.
 
     Recovering evaluation jumps are taken out first: they are val spikes, and a rise that needs them is none."""
+    return ctx.shared("overfitting", lambda: _search(ctx))
+
+
+def _search(ctx: Context) -> Rise | None:
     train = ctx.profile("train_loss", min_points=2)
     found: list[Rise] = []
     for val in validation_losses(ctx):

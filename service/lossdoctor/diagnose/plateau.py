@@ -77,6 +77,10 @@ def _stalled_from(p: SeriesProfile) -> int | None:
 
 
 def find_plateau(ctx: Context) -> Flat | None:
+    return ctx.shared("plateau", lambda: _search(ctx))
+
+
+def _search(ctx: Context) -> Flat | None:
     losses = [p for p in (ctx.profile("train_loss", 4), ctx.profile("val_loss", 4)) if p is not None]
     if any(p.non_finite is not None for p in losses):
         return None  # a loss that turned NaN is not stuck: exploding_nan says what happened
