@@ -96,7 +96,8 @@ COLLAPSE = 10.0  # without ln(C) to compare with: an order of magnitude above th
 def collapse_at_end(ctx: Context, train: SeriesProfile) -> tuple[int, int, float] | None:
     """A turn too late to show persistence (the run was stopped, or the log pasted, right after it broke): a
     per-epoch loss that ends above ln(C), the loss of a uniform guess, after it had fallen under half of it
-    (or, with C unknown, COLLAPSE times its minimum), with the validation loss up there too. No wobble does
+    (or, with C unknown, COLLAPSE times its minimum with accuracy halved), with the validation loss up there
+    too. No wobble does
     that: the model has collapsed to confidently wrong outputs. (minimum index, onset index, relative rise)
     like `find_turn`."""
     if ctx.axis != "epoch" or train.name != "train_loss" or len(train) < 2:
@@ -112,12 +113,21 @@ def collapse_at_end(ctx: Context, train: SeriesProfile) -> tuple[int, int, float
     if ceiling is not None:
         broke = values[-1] > ceiling and values[low] <= 0.5 * ceiling
         val_broke = val is None or float(val.values[-1]) > ceiling
-    else:
-        broke = values[-1] >= COLLAPSE * values[low]
+    else:  # a tenfold jump could still be a spike that recovers, unless accuracy collapsed with it
+        broke = values[-1] >= COLLAPSE * values[low] and _accuracy_collapsed(ctx)
         val_broke = val is None or float(val.values[-1]) >= COLLAPSE * float(val.values[:-1].min(initial=np.inf))
     if not (broke and val_broke):
         return None
     return low, len(train) - 1, float(values[-1] / values[low] - 1.0)
+
+
+def _accuracy_collapsed(ctx: Context) -> bool:
+    """An accuracy curve whose last value is under half of its best before."""
+    for name in ("val_accuracy", "train_accuracy"):
+        acc = ctx.profile(name, min_points=2)
+        if acc is not None and float(acc.values[-1]) < 0.5 * float(acc.values[:-1].max()):
+            return True
+    return False
 
 
 def detect(ctx: Context) -> Finding | None:
@@ -181,8 +191,8 @@ PATHOLOGY = Pathology(
     code="divergence",
     meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it. A run too "
     "short to show persistence counts when its loss ends above ln(num_classes), worse than guessing, after it "
-    "had fallen under half of that (10x its minimum when num_classes is unknown), and the validation loss ends "
-    "there too.",
+    "had fallen under half of that (10x its minimum with accuracy halved when num_classes is unknown), and the "
+    "validation loss ends there too.",
     severity_rules="Always an error: the run is getting worse on the data it trains on.",
     evidence_keys=("log_next", "metric", "min_train_loss", "min_at", "last_train_loss", "rise_factor",
                    "train_accuracy_change",
