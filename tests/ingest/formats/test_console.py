@@ -256,3 +256,22 @@ def test_a_name_before_the_epoch_batch_pair_names_the_value_after_its_legend() -
     assert all(r is not None and list(r[0].series) == ["train_loss"] for r in runs)
     values = [list(r[0].series["train_loss"].values) for r in runs if r is not None]
     assert values[0] == values[1] == [2.54, 2.53, 2.52, 2.51]
+
+
+def test_the_tutorials_accuracy_print_is_the_splits_accuracy() -> None:
+    """`Accuracy of the network on the 10000 test images: 54 %` (the PyTorch CIFAR tutorial) and real log 044's
+    `Accuracy on 50,000 train images:  40.846 %` name an accuracy before the count, not `test images`."""
+    text = ("Loss [70, 100](epoch, minibatch):  2.45\nLoss [70, 200](epoch, minibatch):  2.44\n"
+            "Accuracy on 50,000 train images:  40.846 %\nAccuracy on 10,000 test images:  34.48 %\n"
+            "Loss [71, 100](epoch, minibatch):  2.42\n"
+            "Accuracy of the network on the 10000 test images: 54 %\n")
+    run = read(text)
+    assert run.series["train_accuracy"].values.tolist() == [0.40846]
+    assert run.series["val_accuracy"].values.tolist() == [0.3448, 0.54]
+    assert run.series["val_accuracy"].source_name == "test_accuracy"
+    assert "test images" not in run.series and "train images" not in run.series
+
+
+def test_a_count_of_split_images_without_accuracy_is_left_alone() -> None:
+    run = read("epoch 1 loss: 0.9\nepoch 2 loss: 0.7\nLoaded 10000 test images: 3 s\n")
+    assert "val_accuracy" not in run.series

@@ -157,7 +157,32 @@ def _after_words(out: list[Event], words: list[tuple[str, int, int]], seps: list
                              total=total))
         return
     value = float(m.group("num")) / (100.0 if m.group("pct") else 1.0)
-    _pair(out, words, seps, value, m.end(), index)
+    if not _accuracy_summary(out, words, m, index):
+        _pair(out, words, seps, value, m.end(), index)
+
+
+_SPLITS = {"train": "train", "training": "train", "test": "test", "testing": "test", "validation": "val",
+           "val": "val", "valid": "val", "dev": "val"}
+_SPLIT_NOUNS = frozenset({"images", "samples", "examples", "set", "data", "dataset"})
+_ACCURACY_BEFORE = re.compile(r"\bacc(?:uracy)?\b", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r" {0,3}%")
+
+
+def _accuracy_summary(out: list[Event], words: list[tuple[str, int, int]], m: re.Match[str], index: int) -> bool:
+    """The PyTorch tutorial's evaluation print, `Accuracy of the network on the 10000 test images: 54 %`
+    (and `Accuracy on 50,000 train images: 40.8 %`): the metric is the split's accuracy, named on the line
+    before the count, not the `test images` the value follows."""
+    if len(words) < 2 or words[-1][0].lower() not in _SPLIT_NOUNS or words[-2][0].lower() not in _SPLITS:
+        return False
+    text, split_start = m.string, words[-2][1]
+    line_start = text.rfind("\n", 0, split_start) + 1
+    if not _ACCURACY_BEFORE.search(text, line_start, split_start):
+        return False
+    percent = bool(m.group("pct")) or _PERCENT_AFTER.match(text, m.end()) is not None
+    value = float(m.group("num")) / (100.0 if percent else 1.0)
+    out.append(Event("metric", split_start, m.end(), words[-2][2], index,
+                     key=f"{_SPLITS[words[-2][0].lower()]}_accuracy", value=value))
+    return True
 
 
 def _pair(out: list[Event], words: list[tuple[str, int, int]], seps: list[str], value: float,
