@@ -276,6 +276,9 @@ def recorded(out: Path) -> tuple[list[tuple[Job, Payload]], list[str], str]:
         case = json.loads(path.read_text())
         runs.append((jobs[int(case["id"][1:])], case["payload"]))
     text = (out / "README.md").read_text()
+    if "## Dropped runs" not in text or "\nGeneration took" not in text:
+        sys.exit(f"{out / 'README.md'} is not a corpus README (no timing line or dropped-runs section): "
+                 "regenerate the corpus instead of relabelling it")
     dropped = [line[2:] for line in text.split("## Dropped runs", 1)[1].splitlines() if line.startswith("- ")]
     timing = next(line for line in text.splitlines() if line.startswith("Generation took"))
     return runs, dropped, timing
@@ -308,17 +311,18 @@ def main() -> None:
             results = sorted(pool.imap_unordered(_work, [(j, args.cache) for j in jobs]),
                              key=lambda r: r[0].index)
         timing = f"Generation took {(time.perf_counter() - started) / 60:.1f} min of wall time."
+    cases = []
+    for job, payload in results:  # every label first: a rule that fails part-way leaves the corpus as it was
+        case, why = make_case(job, payload)
+        if case is None:
+            dropped.append(f"c{job.index:04d} {job.name} seed={job.seed}: {why}")
+        else:
+            cases.append(case)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.only:
         for old in args.out.glob("c*.json"):
             old.unlink()
-    cases = []
-    for job, payload in results:
-        case, why = make_case(job, payload)
-        if case is None:
-            dropped.append(f"c{job.index:04d} {job.name} seed={job.seed}: {why}")
-            continue
-        cases.append(case)
+    for case in cases:
         (args.out / f"{case['id']}.json").write_text(json.dumps(case, separators=(",", ":")) + "\n")
     if not args.only:
         dropped.sort()

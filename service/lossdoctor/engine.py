@@ -69,19 +69,20 @@ def without_consequences(findings: list[Finding]) -> list[Finding]:
     if not roots:
         return findings
     start = min(roots)
-    diverged = any(f.code == "divergence" for f in findings)
+    diverged = any(f.code == "divergence" and not f.evidence.get("collapsed") for f in findings)
     return [f for f in findings if f.code not in CONSEQUENCES
             or (f.code != "underfitting" and f.onset is not None and f.onset < start
                 and not (diverged and f.code in VAL_RISE) and not _stays_up(f))]
 
 
 def val_rise_before_explosion(run: Run, findings: list[Finding]) -> list[Finding]:
-    """Once a run blows up its validation loss climbs because the model is destroyed, so whether it was
-    overfitting before is judged on the points before the blow-up only (a best epoch just before it is not
-    an onset of memorisation)."""
-    cut = min((f.onset for f in findings if f.code == "exploding_nan" and f.onset is not None
-               and is_loss(f.metrics[0])), default=None)
-    if cut is None or not any(f.code in VAL_RISE for f in findings):
+    """Once a run blows up (or collapses in its last epoch) its validation loss climbs because the model is
+    destroyed, so whether it was overfitting before is judged on the points before the break only (a best
+    epoch just before it is not an onset of memorisation, and a finite blow-up hides none that came before)."""
+    cut = min((f.onset for f in findings if f.onset is not None and (
+        (f.code == "exploding_nan" and is_loss(f.metrics[0])) or (f.code == "divergence" and f.evidence.get(
+            "collapsed")))), default=None)
+    if cut is None:
         return findings
     earlier = Run(series={name: Series(name, s.steps[s.steps < cut], s.values[s.steps < cut], s.source_name)
                           for name, s in run.series.items()}, meta=run.meta, x_axis=run.x_axis)

@@ -4,14 +4,16 @@ not overfitting."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lossdoctor.engine import diagnose
 from lossdoctor.ingest.payload import run_from_payload
 
 
-def _findings(metrics: dict[str, list[float | str]], **meta: object) -> dict[str, Any]:
-    payload = {"metrics": {name: {"steps": list(range(1, len(v) + 1)), "values": v} for name, v in metrics.items()},
+def _findings(metrics: Mapping[str, Sequence[float | str]], **meta: object) -> dict[str, Any]:
+    payload = {"metrics": {name: {"steps": list(range(1, len(v) + 1)), "values": list(v)}
+                           for name, v in metrics.items()},
                "meta": {"num_classes": 10, **meta}}
     return {f.code: f for f in diagnose(run_from_payload(payload)).findings}
 
@@ -113,3 +115,43 @@ def test_without_the_class_count_a_tenfold_collapse_with_accuracy_is_divergence(
                                          num_classes=None)
     assert "divergence" not in _findings({"train_loss": [0.2193, 1.9], "val_loss": [0.0298, 0.5],
                                           "val_accuracy": [0.99, 0.2]}, num_classes=None)
+
+
+# training noisy but flat, validation alternating 0.63 / 1.26: the validation loss oscillates as a whole
+NOISY_TRAIN = [0.727, 0.682, 0.777, 0.841, 0.917, 0.811, 0.749, 0.728, 0.875, 0.973, 0.827, 0.69, 0.713, 0.969, 0.82,
+               0.65, 0.792, 0.696, 0.742, 0.754, 0.734, 0.855, 0.794, 0.745, 0.84, 0.884, 0.657, 0.776, 0.711, 0.784]
+ALTERNATING_VAL = [0.63, 1.26] * 15
+
+
+def test_a_jump_within_the_swing_of_an_oscillating_validation_loss_is_no_spike() -> None:
+    val = list(ALTERNATING_VAL)
+    val[16] *= 3
+    found = _findings({"train_loss": NOISY_TRAIN, "val_loss": val})
+    assert found["oscillation"].metrics[0] == "val_loss"
+    assert "val_spike" not in found
+
+
+def test_a_jump_far_beyond_the_swing_of_an_oscillating_validation_loss_is_still_a_spike() -> None:
+    val = list(ALTERNATING_VAL)
+    val[15] *= 50
+    assert _findings({"train_loss": NOISY_TRAIN, "val_loss": val})["val_spike"].severity == "error"
+
+
+OVERFIT_VAL = [1.0, 0.7, 0.5, 0.4, 0.34, 0.31, 0.3, 0.29, 0.32, 0.36, 0.4, 0.45, 0.5, 0.55, 0.6, 0.66, 0.72, 0.78,
+               0.85, 0.9]
+
+
+def test_a_finite_blow_up_does_not_hide_the_overfitting_before_it() -> None:
+    found = _findings({"train_loss": [*TRAIN[:20], 1e5, 2e5], "val_loss": [*OVERFIT_VAL, 1e5, 2e5]})
+    assert "exploding_nan" in found
+    assert found["overfitting"].onset in (7, 8)
+
+
+def test_a_last_epoch_collapse_does_not_hide_the_overfitting_before_it() -> None:
+    found = _findings({"train_loss": [*TRAIN[:20], 3.1], "val_loss": [*OVERFIT_VAL, 4.0]}, num_classes=10)
+    assert found["divergence"].onset == 21 and found["divergence"].evidence["collapsed"] is True
+    assert found["overfitting"].onset in (7, 8)
+
+
+def test_a_collapse_needs_the_validation_loss_to_show_it_too() -> None:
+    assert "divergence" not in _findings({"train_loss": [*TRAIN[:20], 3.1]}, num_classes=10)

@@ -103,6 +103,9 @@ def chance_ceiling(ctx: Context) -> float | None:
     return float(np.log(k)) if k and k > 1 else None
 
 
+MIN_ERRORS = 5.0
+
+
 def val_loss_count_noise(ctx: Context) -> float | None:
     """The relative (log-scale) wobble a validation loss shows from the size of its validation set alone.
 
@@ -115,9 +118,11 @@ def val_loss_count_noise(ctx: Context) -> float | None:
     if acc is None or not n:
         return None
     level = float(np.median(acc.values))
-    if not 0.0 < level < 1.0:
-        return None
-    return 1.0 / float(np.sqrt(max(1.0, (1.0 - level) * n)))
+    level = level / 100.0 if 1.0 < level <= 100.0 else level  # accuracy logged in percent
+    errors = (1.0 - level) * n
+    if not 0.0 < level < 1.0 or errors < MIN_ERRORS:
+        return None  # with a handful of errors the loss is carried by the right answers: 1/sqrt(e) fails
+    return 1.0 / float(np.sqrt(errors))
 
 
 def num(x: float) -> float | int:

@@ -94,31 +94,26 @@ COLLAPSE = 10.0  # without ln(C) to compare with: an order of magnitude above th
 
 
 def collapse_at_end(ctx: Context, train: SeriesProfile) -> tuple[int, int, float] | None:
-    """A turn too late to show persistence (the run was stopped, or the log pasted, right after it broke): a
-    per-epoch loss that ends above ln(C), the loss of a uniform guess, after it had fallen under half of it
-    (or, with C unknown, COLLAPSE times its minimum with accuracy halved), with the validation loss up there
-    too. No wobble does
-    that: the model has collapsed to confidently wrong outputs. (minimum index, onset index, relative rise)
-    like `find_turn`."""
-    if ctx.axis != "epoch" or train.name != "train_loss" or len(train) < 2:
+    """A turn too late to show persistence (fewer than three points after the minimum: the run was stopped,
+    or the log pasted, right after it broke): a per-epoch loss that ends above ln(C), the loss of a uniform
+    guess, after it had fallen under half of it (or, with C unknown, COLLAPSE times its minimum with accuracy
+    halved), and the validation loss up there too. No wobble does that: the model has collapsed to confidently
+    wrong outputs. (minimum index, onset index, relative rise) like `find_turn`."""
+    val = ctx.profile("val_loss", min_points=2)
+    if ctx.axis != "epoch" or train.name != "train_loss" or len(train) < 2 or val is None:
         return None
     values = train.values
     low = int(np.argmin(values[:-1]))
-    if values[low] <= 0:
+    val_low = float(val.values[:-1].min())
+    if len(train) - low - 1 >= 3 or values[low] <= 0 or val_low <= 0 or val.steps[-1] < train.steps[-1]:
         return None
     ceiling = chance_ceiling(ctx)
-    val = ctx.profile("val_loss")
-    if val is not None and val.steps[-1] < train.steps[-1]:
-        return None
     if ceiling is not None:
-        broke = values[-1] > ceiling and values[low] <= 0.5 * ceiling
-        val_broke = val is None or float(val.values[-1]) > ceiling
+        broke = values[-1] > ceiling and values[low] <= 0.5 * ceiling and float(val.values[-1]) > ceiling
     else:  # a tenfold jump could still be a spike that recovers, unless accuracy collapsed with it
-        broke = values[-1] >= COLLAPSE * values[low] and _accuracy_collapsed(ctx)
-        val_broke = val is None or float(val.values[-1]) >= COLLAPSE * float(val.values[:-1].min(initial=np.inf))
-    if not (broke and val_broke):
-        return None
-    return low, len(train) - 1, float(values[-1] / values[low] - 1.0)
+        broke = (values[-1] >= COLLAPSE * values[low] and float(val.values[-1]) >= COLLAPSE * val_low
+                 and _accuracy_collapsed(ctx))
+    return (low, len(train) - 1, float(values[-1] / values[low] - 1.0)) if broke else None
 
 
 def _accuracy_collapsed(ctx: Context) -> bool:
@@ -133,6 +128,7 @@ def _accuracy_collapsed(ctx: Context) -> bool:
 def detect(ctx: Context) -> Finding | None:
     for train in training_losses(ctx, min_points=2):
         turn = find_turn(train) if len(train) >= 3 else None
+        collapsed = turn is None
         turn = turn or collapse_at_end(ctx, train)
         if turn is not None:
             break
@@ -150,6 +146,7 @@ def detect(ctx: Context) -> Finding | None:
         "min_at": float(train.steps[low]),
         "last_train_loss": round(float(train.values[-1]), 6),
         "rise_factor": round(1 + rise, 3),
+        "collapsed": collapsed,
     }
     acc = ctx.profile("train_accuracy", min_points=2)
     if acc is not None:
@@ -189,13 +186,13 @@ def detect(ctx: Context) -> Finding | None:
 
 PATHOLOGY = Pathology(
     code="divergence",
-    meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it. A run too "
-    "short to show persistence counts when its loss ends above ln(num_classes), worse than guessing, after it "
+    meaning="Training loss falls, then rises persistently (not a spike); accuracy falls with it. A turn too "
+    "late to show persistence counts when the loss ends above ln(num_classes), worse than guessing, after it "
     "had fallen under half of that (10x its minimum with accuracy halved when num_classes is unknown), and the "
     "validation loss ends there too.",
     severity_rules="Always an error: the run is getting worse on the data it trains on.",
     evidence_keys=("log_next", "metric", "min_train_loss", "min_at", "last_train_loss", "rise_factor",
-                   "train_accuracy_change",
+                   "collapsed", "train_accuracy_change",
                    "lr_at_onset", "lr_increased_before_onset"),
     detect=detect,
 )

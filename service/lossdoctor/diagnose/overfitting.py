@@ -87,8 +87,9 @@ def _spacing(p: SeriesProfile) -> float:
 
 
 def _evaluation_jumps(val: SeriesProfile, train: SeriesProfile | None) -> list[Spike]:
-    """Sudden validation jumps that come back and that training loss does not share: evaluation artefacts
-    (an eval-mode bug, an unlucky eval batch), which say nothing about the trend of the curve."""
+    """Sudden validation jumps that training loss does not share and that do not stay up (or come too near
+    the end to tell): evaluation artefacts (an eval-mode bug, an unlucky eval batch), which say nothing about
+    the trend of the curve."""
     return [s for s in val.spikes if s.ratio >= 3.0 and not _train_shares(train, s.step, s.ratio)
             and not (val.log_scale and never_returns(val.signal, s))]
 
@@ -110,14 +111,17 @@ def find_overfitting(ctx: Context) -> Rise | None:
     return ctx.shared("overfitting", lambda: _search(ctx))
 
 
+def _trend(val: SeriesProfile, train: SeriesProfile | None) -> SeriesProfile:
+    return without_jumps(val, _evaluation_jumps(val, train))
+
+
 def _search(ctx: Context) -> Rise | None:
     train = ctx.profile("train_loss", min_points=2)
     found: list[Rise] = []
     for val in validation_losses(ctx):
-        r = rise_after_best(without_jumps(val, _evaluation_jumps(val, train)))
+        r = rise_after_best(_trend(val, train))  # its curve is the trend: a best epoch is never a jump
         if r is None:
             continue
-        r = replace(r, curve=val)
         change = train_change_since(train, r.onset)
         if change is not None and change[1] > 0.05 and change[0] > 0.5 * (r.best_value * r.rise):
             continue  # train loss rises with it: divergence, not overfitting
@@ -130,16 +134,17 @@ def detect(ctx: Context) -> Finding | None:
     if r is None:
         return None
     val, onset = r.curve, r.onset
+    last = float(ctx.profiles[val.name].values[-1])  # as logged, jump or not
     train = ctx.profile("train_loss", min_points=2)
     change = train_change_since(train, onset)
     gap_best = gap_last = None
     if train is not None:
         gap_best = r.best_value - float(np.interp(onset, train.steps, train.smooth))
-        gap_last = float(val.values[-1]) - float(train.values[-1])
+        gap_last = last - float(train.values[-1])
     confidence = clamp((0.55 + min(r.rise, 1.0) * 0.4) * length_factor(len(val)) * (1.0 if train else 0.8))
     log_next = None if train else ("train_loss per epoch: a falling train loss confirms overfitting, a rising "
                                    "one divergence")
-    others = [p.name for p in validation_losses(ctx) if p.name != val.name and rise_after_best(p)]
+    others = [p.name for p in validation_losses(ctx) if p.name != val.name and rise_after_best(_trend(p, train))]
     return Finding(
         code="overfitting",
         severity="warning",
@@ -149,7 +154,7 @@ def detect(ctx: Context) -> Finding | None:
         evidence={
             "best_epoch" if ctx.axis == "epoch" else "best_step": num(onset),
             "best_val_loss": round(float(val.values[r.best]), 6),
-            "last_val_loss": round(float(val.values[-1]), 6),
+            "last_val_loss": round(last, 6),
             "val_loss_rise": round(r.rise, 4),
             "train_loss_change_since_best": None if change is None else round(change[1], 4),
             "gap_at_best": None if gap_best is None else round(gap_best, 6),

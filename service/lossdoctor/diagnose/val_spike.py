@@ -26,6 +26,7 @@ ERROR_RATIO = 10.0  # an order of magnitude above the neighbours is an error
 MIN_VAL_RATIO = 1.5  # a validation loss 1.5x the evaluations before it, back down at once, is out of place
 CALM_TRAIN = 1.2  # ... when the training loss at that point stays within 20 % of its level before
 ECHO_RATIO = 1.6  # a training loss 1.6x its level just before the evaluation jump: the jump is its echo
+SWING_MULTIPLE = 3.0  # on a validation loss that oscillates, a spike is 3x its typical swing (log scale)
 MIN_MATERIAL = 0.05  # and the jump adds 5 % of the uniform-guess loss ln(C) (or of the curve's scale)
 
 EXPLANATION = (
@@ -185,16 +186,24 @@ def _moderate(ctx: Context, val: SeriesProfile, train: SeriesProfile | None, kno
     return out
 
 
-def detect(ctx: Context) -> Finding | None:
+def _val_oscillation(ctx: Context) -> float | None:
+    """The typical step-to-step swing (log scale) of a validation loss that oscillates as a whole."""
     swinging = oscillation.detect(ctx)
-    if swinging is not None and swinging.metrics[0] == "val_loss":
-        return None  # the validation loss oscillates as a whole: no point of it stands out as a spike
+    if swinging is None or swinging.metrics[0] != "val_loss":
+        return None
+    return math.log1p(float(swinging.evidence["typical_swing"] or 0.0))
+
+
+def detect(ctx: Context) -> Finding | None:
     val = ctx.profile("val_loss", min_points=3)
     train = ctx.profile("train_loss", min_points=2)
     candidates = [] if val is None else sorted(
         [*val.spikes, *_moderate(ctx, val, train, {s.index for s in val.spikes})], key=lambda s: s.index)
+    swing = _val_oscillation(ctx)
+    if swing is not None:  # a curve that swings as a whole: only a jump far beyond its swing stands out
+        candidates = [s for s in candidates if s.ratio > 0 and math.log(s.ratio) >= SWING_MULTIPLE * swing]
     if val is None or not candidates:
-        return _from_accuracy(ctx) or _from_unstable_evaluation(ctx)
+        return _from_accuracy(ctx) or (None if swing is not None else _from_unstable_evaluation(ctx))
     spikes = []
     for s in candidates:
         moved = _train_ratio(train, val, s.index)

@@ -275,3 +275,15 @@ def test_the_tutorials_accuracy_print_is_the_splits_accuracy() -> None:
 def test_a_count_of_split_images_without_accuracy_is_left_alone() -> None:
     run = read("epoch 1 loss: 0.9\nepoch 2 loss: 0.7\nLoaded 10000 test images: 3 s\n")
     assert "val_accuracy" not in run.series
+
+
+def test_a_loss_on_a_split_after_an_accuracy_stays_a_loss() -> None:
+    run = read("epoch 1 train acc: 0.80 loss on the val set: 0.52\nepoch 2 train acc: 0.85 loss on the val set: 0.49\n")
+    assert "val_accuracy" not in run.series
+    assert run.series["train_accuracy"].values.tolist() == [0.80, 0.85]
+
+
+def test_the_tutorials_accuracy_without_its_percent_sign_is_still_a_fraction() -> None:
+    run = read("[1,  2000] loss: 2.187\n[1,  4000] loss: 1.853\n"
+               "Accuracy of the network on the 10000 test images: 54\n")
+    assert run.series["val_accuracy"].values.tolist() == [0.54]

@@ -165,6 +165,8 @@ _SPLITS = {"train": "train", "training": "train", "test": "test", "testing": "te
            "val": "val", "valid": "val", "dev": "val"}
 _SPLIT_NOUNS = frozenset({"images", "samples", "examples", "set", "data", "dataset"})
 _ACCURACY_BEFORE = re.compile(r"\bacc(?:uracy)?\b", re.IGNORECASE)
+# Between `Accuracy` and the split only the count and filler words: `of the network on the 10000`.
+_FILLER = re.compile(r"(?:[\s,]+|\d+|of|on|for|over|in|the|a|an|whole|full|network|model|net)*", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r" {0,3}%")
 
 
@@ -175,11 +177,14 @@ def _accuracy_summary(out: list[Event], words: list[tuple[str, int, int]], m: re
     if len(words) < 2 or words[-1][0].lower() not in _SPLIT_NOUNS or words[-2][0].lower() not in _SPLITS:
         return False
     text, split_start = m.string, words[-2][1]
-    line_start = text.rfind("\n", 0, split_start) + 1
-    if not _ACCURACY_BEFORE.search(text, line_start, split_start):
+    named = list(_ACCURACY_BEFORE.finditer(text, text.rfind("\n", 0, split_start) + 1, split_start))
+    if not named or _FILLER.fullmatch(text, named[-1].end(), split_start) is None:
         return False
-    percent = bool(m.group("pct")) or _PERCENT_AFTER.match(text, m.end()) is not None
-    value = float(m.group("num")) / (100.0 if percent else 1.0)
+    value = float(m.group("num"))
+    if m.group("pct") or _PERCENT_AFTER.match(text, m.end()) or 1.0 < value <= 100.0:
+        value /= 100.0  # a percentage, with or without its sign: an accuracy is at most 1
+    if not 0.0 <= value <= 1.0:
+        return False
     out.append(Event("metric", split_start, m.end(), words[-2][2], index,
                      key=f"{_SPLITS[words[-2][0].lower()]}_accuracy", value=value))
     return True
