@@ -48,7 +48,7 @@ def diagnose(run: Run) -> Diagnosis:
         profiles = profile_run(run)
         ctx = Context(run=run, profiles=profiles)
         found = [f for f in (p.detect(ctx) for p in CATALOG) if f is not None]
-        findings = without_consequences(val_rise_before_explosion(run, found))
+        findings = without_consequences(val_rise_before_the_break(run, found))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], -f.confidence))
     return Diagnosis(run=run, status=status_of(run, findings), findings=tuple(findings), profiles=profiles)
 
@@ -75,7 +75,7 @@ def without_consequences(findings: list[Finding]) -> list[Finding]:
                 and not (diverged and f.code in VAL_RISE) and not _stays_up(f))]
 
 
-def val_rise_before_explosion(run: Run, findings: list[Finding]) -> list[Finding]:
+def val_rise_before_the_break(run: Run, findings: list[Finding]) -> list[Finding]:
     """Once a run blows up (or collapses in its last epoch) its validation loss climbs because the model is
     destroyed, so whether it was overfitting before is judged on the points before the break only (a best
     epoch just before it is not an onset of memorisation, and a finite blow-up hides none that came before)."""
