@@ -33,9 +33,10 @@ points (over ~n/25 points for step-logged train loss); lnC = ln(num_classes), th
                  >= 4 noise sigmas above it (robust sigma of the second differences of val from b, or
                  from the later half, on: the noise where the rise is); S(val) at the end still >= 1.05
                  * best and >= 2 sigmas above it; S(train) at the end below S(train) at b; no divergence.
-                 Onset: b. Grey: peak 1.05-1.10 * best, or a >= 1.10x peak only 2.5-4 sigmas above.
+                 Onset: the lowest logged val up to b + 1 (the best epoch as logged, the checkpoint early
+                 stopping keeps). Grey: peak 1.05-1.10 * best, or a >= 1.10x peak only 2.5-4 sigmas above.
   overconfidence the same val-loss rise, and val accuracy (mean of last 3) >= S(val acc) at b - 0.01.
-                 Onset: b. Grey: val accuracy down by 0.01-0.03.
+                 Onset: as for overfitting. Grey: val accuracy down by 0.01-0.03.
   loss_spike     (not oscillating, before any divergence) a train point >= 2 * the median of its 3
                  predecessors (5 in step runs), jump >= max(6 noise sigmas, 0.05 * lnC), back below the
                  predecessors + 30% of the jump within 5 points (5% of the points in step runs); in step

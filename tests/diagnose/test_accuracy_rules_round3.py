@@ -155,3 +155,17 @@ def test_a_last_epoch_collapse_does_not_hide_the_overfitting_before_it() -> None
 
 def test_a_collapse_needs_the_validation_loss_to_show_it_too() -> None:
     assert "divergence" not in _findings({"train_loss": [*TRAIN[:20], 3.1]}, num_classes=10)
+
+
+def test_the_onset_of_overfitting_is_the_best_epoch_as_logged() -> None:
+    # real log 042 (epochs from 0): val loss is lowest at epoch 5 (0.5207); its 3-point median turns at epoch 8
+    steps = list(range(16))
+    val = [0.6873, 0.6722, 0.6383, 0.5856, 0.5468, 0.5207, 0.5355, 0.5383, 0.5282, 0.5322, 0.5413, 0.5458, 0.5692,
+           0.5644, 0.5767, 0.5857]
+    train = [0.6766, 0.6613, 0.6327, 0.5581, 0.4829, 0.42, 0.3714, 0.3297, 0.3008, 0.2764, 0.2539, 0.2381, 0.2247,
+             0.2067, 0.1909, 0.1787]
+    payload = {"metrics": {"train_loss": {"steps": steps, "values": train},
+                           "val_loss": {"steps": steps, "values": val}}, "meta": {"num_classes": 2}}
+    found = {f.code: f for f in diagnose(run_from_payload(payload)).findings}
+    assert found["overfitting"].onset == 5
+    assert found["overfitting"].evidence["best_val_loss"] == 0.5207

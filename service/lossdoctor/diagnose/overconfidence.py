@@ -43,9 +43,10 @@ def detect(ctx: Context) -> Finding | None:
     if rise is None:
         return None
     onset = rise.onset
+    turn = float(rise.curve.steps[rise.best])  # where the smoothed val loss turns: quality is compared from there
     for metric, direction in _quality_metrics(ctx):
-        at = float(np.interp(onset, metric.steps, metric.smooth))
-        later = metric.values[metric.steps >= onset]
+        at = float(np.interp(turn, metric.steps, metric.smooth))
+        later = metric.values[metric.steps >= turn]
         if later.size < 2:
             continue
         end = float(np.median(later[-max(1, min(3, later.size // 2)) :]))

@@ -28,13 +28,15 @@ MIN_RISE = 0.03  # below 3 % a converged curve's drift is not worth a warning, h
 @dataclass(frozen=True)
 class Rise:
     curve: SeriesProfile
-    best: int  # index of the best (smoothed) value
+    best: int  # index of the best smoothed value: where the curve turns
     best_value: float
     rise: float  # relative rise of the tail above the best
 
+    lowest: int  # index of the lowest logged value up to the best: the checkpoint to restore
+
     @property
     def onset(self) -> float:
-        return float(self.curve.steps[self.best])
+        return float(self.curve.steps[self.lowest])
 
 
 def rise_after_best(val: SeriesProfile) -> Rise | None:
@@ -62,7 +64,10 @@ def rise_after_best(val: SeriesProfile) -> Rise | None:
     later = after[-max(1, after.size // 2) :]
     if float(np.mean(later > best_value * (1 + max(2.0 * noise_rel, 0.25 * rise)))) < 0.75:
         return None
-    return Rise(val, best, best_value, rise)
+    # The smoothed minimum says where the curve turns; the lowest evaluation up to it (and its smoothing
+    # half-window) is the checkpoint early stopping would keep, and the epoch people read off the log.
+    reach = best + smoothing_window(n) // 2 + 1
+    return Rise(val, best, best_value, rise, lowest=int(np.argmin(val.values[:reach])))
 
 
 def train_change_since(train: SeriesProfile | None, step: float) -> tuple[float, float] | None:
@@ -139,7 +144,7 @@ def detect(ctx: Context) -> Finding | None:
     change = train_change_since(train, onset)
     gap_best = gap_last = None
     if train is not None:
-        gap_best = r.best_value - float(np.interp(onset, train.steps, train.smooth))
+        gap_best = float(val.values[r.lowest]) - float(np.interp(onset, train.steps, train.smooth))
         gap_last = last - float(train.values[-1])
     confidence = clamp((0.55 + min(r.rise, 1.0) * 0.4) * length_factor(len(val)) * (1.0 if train else 0.8))
     log_next = None if train else ("train_loss per epoch: a falling train loss confirms overfitting, a rising "
@@ -153,7 +158,7 @@ def detect(ctx: Context) -> Finding | None:
         metrics=tuple(dict.fromkeys([val.name, *others, *(["train_loss"] if train else [])])),
         evidence={
             "best_epoch" if ctx.axis == "epoch" else "best_step": num(onset),
-            "best_val_loss": round(float(val.values[r.best]), 6),
+            "best_val_loss": round(float(val.values[r.lowest]), 6),
             "last_val_loss": round(last, 6),
             "val_loss_rise": round(r.rise, 4),
             "train_loss_change_since_best": None if change is None else round(change[1], 4),
@@ -161,7 +166,7 @@ def detect(ctx: Context) -> Finding | None:
             "gap_at_last": None if gap_last is None else round(gap_last, 6),
             "log_next": log_next,
         },
-        summary=f"{val.name} was best at {fmt_x(ctx.run, onset)} ({val.values[r.best]:.4g}) and has risen "
+        summary=f"{val.name} was best at {fmt_x(ctx.run, onset)} ({val.values[r.lowest]:.4g}) and has risen "
         f"{r.rise:.0%} since, while training loss kept falling.",
         explanation="The model keeps fitting the training set but stops generalising: past the best epoch it "
         "memorises training examples, so held-out loss climbs while training loss falls.",

@@ -120,11 +120,13 @@ def overfitting(out: Verdict, x: F64, v: F64, s: F64, acc: F64, t_at: F64) -> No
             out.grey.append(f"val rise only {ratio:.2f}x")
         return
     acc_change = tail(acc) - float(rmed(acc, 3)[b])
-    why = f"best val {s[b]:.3g}@{x[b]:.0f}, then {peak:.3g} ({ratio:.2f}x), val acc {acc_change:+.3f}"
+    # Onset: the best epoch as logged (the checkpoint early stopping keeps), the lowest val up to where S turns.
+    low = int(np.argmin(v[: b + 2]))
+    why = f"best val {v[low]:.3g}@{x[low]:.0f}, then {peak:.3g} ({ratio:.2f}x), val acc {acc_change:+.3f}"
     if t_at[-1] < t_at[b]:
-        out.add("overfitting", x[b], why + ", train still falling")
+        out.add("overfitting", x[low], why + ", train still falling")
     if acc_change >= -0.01:
-        out.add("overconfidence", x[b], why)
+        out.add("overconfidence", x[low], why)
     elif acc_change > -0.03:
         out.grey.append(f"val acc change {acc_change:+.3f} near the overconfidence cut")
 
