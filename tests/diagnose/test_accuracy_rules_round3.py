@@ -169,3 +169,8 @@ def test_the_onset_of_overfitting_is_the_best_epoch_as_logged() -> None:
     found = {f.code: f for f in diagnose(run_from_payload(payload)).findings}
     assert found["overfitting"].onset == 5
     assert found["overfitting"].evidence["best_val_loss"] == 0.5207
+
+
+def test_an_oscillation_is_dated_from_where_the_bouncing_begins_not_from_the_descent_before_it() -> None:
+    train = [2.0, 1.6, 1.3, 1.05, 0.9, 0.8] + [0.6, 0.9] * 10
+    assert _findings({"train_loss": train}, num_classes=4)["oscillation"].onset in (5, 6, 7)

@@ -40,9 +40,23 @@ def _swing(p: SeriesProfile, per_step: bool) -> tuple[float, float, float, int] 
         scale_swing = float(np.median(np.abs(np.diff(raw)))) / float(np.exp(signal).max())
         if (amplitude >= MIN_AMPLITUDE and scale_swing >= MIN_SCALE_SWING and alternation >= MIN_ALTERNATION
                 and progress < 2 * amplitude):
-            best = (amplitude, alternation, progress, int(centres[start]))
+            best = (amplitude, alternation, progress, int(centres[_settled(signal, start, amplitude)]))
             break
     return best
+
+
+def _settled(signal: np.ndarray, start: int, amplitude: float) -> int:
+    """Where the swinging begins: the first point that the curve climbs back to later (a descent only makes new
+    lows) and from which the rest makes no net progress (its halves' medians within one typical swing), so a
+    descent before the bouncing is not dated as part of it."""
+    later_max = np.maximum.accumulate(signal[::-1])[::-1]  # the highest point from each index on
+    for s in range(start, max(start, signal.size - 8) + 1):
+        window = signal[s:]
+        half = window.size // 2
+        if (signal[s] <= later_max[s + 1]
+                and abs(float(np.median(window[:half]) - np.median(window[half:]))) < amplitude):
+            return s
+    return start
 
 
 def train_is_smooth(ctx: Context) -> bool:
