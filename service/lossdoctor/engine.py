@@ -12,7 +12,7 @@ from lossdoctor import ENGINE_VERSION
 from lossdoctor.detect import SeriesProfile, profile_run
 from lossdoctor.diagnose import CATALOG, Context, Finding
 from lossdoctor.ingest.names import is_loss
-from lossdoctor.run import Run, Series
+from lossdoctor.run import Run
 
 Status = Literal["healthy", "unhealthy", "insufficient_data"]
 MIN_POINTS = 3
@@ -84,8 +84,7 @@ def val_rise_before_the_break(run: Run, findings: list[Finding]) -> list[Finding
             "collapsed")))), default=None)
     if cut is None:
         return findings
-    earlier = Run(series={name: Series(name, s.steps[s.steps < cut], s.values[s.steps < cut], s.source_name)
-                          for name, s in run.series.items()}, meta=run.meta, x_axis=run.x_axis)
+    earlier = run.before(cut)
     ctx = Context(run=earlier, profiles=profile_run(earlier))
     redone = [p.detect(ctx) for p in CATALOG if p.code in VAL_RISE]
     return [f for f in findings if f.code not in VAL_RISE] + [f for f in redone if f is not None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -78,6 +78,12 @@ class Run:
 
     def get(self, name: str) -> Series | None:
         return self.series.get(name)
+
+    def before(self, x: float) -> Run:
+        """The run as it stood before x: every series cut to its points with a smaller step."""
+        cut = {name: s.steps < x for name, s in self.series.items()}
+        return replace(self, series={name: Series(name, s.steps[cut[name]], s.values[cut[name]], s.source_name)
+                                     for name, s in self.series.items()})
 
     @property
     def unknown_metrics(self) -> list[str]:
